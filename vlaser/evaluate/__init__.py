@@ -1,0 +1,1 @@
+"""Evaluation: closed-loop rollouts, reasoning benchmarks, statistics and correlation."""
