@@ -1,0 +1,99 @@
+"""Thin adapter over the DVC command line: status and single-stage repro, with a workspace lock.
+
+DVC takes a repo-wide lock, so stages of one workspace run one at a time; this module serialises its own
+calls with a file lock so that concurrent tasks wait instead of failing. Commands are argument lists
+(never shell strings); a stage that runs past its timeout is killed with its whole process group.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from vlaser.errors import UserError
+
+
+@dataclass(frozen=True)
+class ReproOutcome:
+    stage: str
+    returncode: int
+    ran: bool  # False when DVC found the stage up to date (a cache hit)
+    seconds: float
+    output_tail: str
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    # stages run `python pipelines/...`: make `python` this interpreter (the project's venv)
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+    env.setdefault("DVC_NO_ANALYTICS", "1")
+    return env
+
+
+def _dvc() -> list[str]:
+    return [sys.executable, "-m", "dvc"]
+
+
+def lock(root: Path) -> FileLock:
+    (root / ".vlaser").mkdir(exist_ok=True)
+    return FileLock(str(root / ".vlaser" / "dvc.lock"))
+
+
+def status(root: Path, targets: list[str] | None = None) -> dict[str, list]:
+    """``dvc status --json``: {stage name: [what changed]} for stages that are not up to date."""
+    with lock(root):
+        res = subprocess.run([*_dvc(), "status", "--json", *(targets or [])], cwd=root, env=_env(),
+                             capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if res.returncode != 0:
+        raise UserError(f"dvc status failed in {root}:\n{res.stderr.strip()[-2000:]}")
+    text = res.stdout.strip()
+    return json.loads(text) if text else {}
+
+
+def repro(root: Path, stage: str, timeout_s: float, log_path: Path | None = None) -> ReproOutcome:
+    """Run one stage (``dvc repro --single-item``); DVC skips it when nothing it depends on changed."""
+    t0 = time.monotonic()
+    cmd = [*_dvc(), "repro", "--single-item", stage]
+    with lock(root):
+        proc = subprocess.Popen(cmd, cwd=root, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, stdin=subprocess.DEVNULL, start_new_session=True)
+        timed_out = False
+        try:
+            out, _ = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(out)
+    ran = "didn't change, skipping" not in out
+    rc = -9 if timed_out else proc.returncode
+    return ReproOutcome(stage, rc, ran, time.monotonic() - t0, out[-4000:], timed_out)
+
+
+def stage_error(outcome: ReproOutcome) -> str:
+    """The most useful line(s) of a failed stage's output: its 'error:' message or the traceback's end."""
+    if outcome.timed_out:
+        return f"timed out after {outcome.seconds:.0f} s (sweep.stage_timeout_s)"
+    lines = [ln for ln in outcome.output_tail.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("error:") or "Error" in ln.split(":")[0]]
+    return (errors[-1] if errors else (lines[-1] if lines else f"exit code {outcome.returncode}"))[:500]
