@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from vlaser.config.base import Section
 
 
+class PublicBenchmark(Section):
+    """A public benchmark on the user's disk (expected layouts: docs/reasoning.md)."""
+
+    layout: Literal["where2place", "erqa"]  # point-in-mask (Where2Place) or multiple choice (ERQA)
+    path: str  # where2place: the folder; erqa: the folder or the erqa.tfrecord file
+    questions: str | None = None  # where2place: questions file in the folder (default point_questions.jsonl)
+
+
 class EvalReasoningSection(Section):
-    benchmarks: list[str] = ["grounding", "spatial", "qa", "planning", "ood"]
+    benchmarks: list[str] = ["grounding", "spatial", "qa", "planning", "ood"]  # names; docs/reasoning.md
     max_items: int = Field(100, gt=0)  # per benchmark
     batch_size: int = Field(16, gt=0)
     max_new_tokens: int = Field(32, gt=0)
+    public: dict[str, PublicBenchmark] = {}  # extra benchmark names -> public files on disk
 
 
 class EvalClosedLoopSection(Section):
