@@ -25,14 +25,46 @@ _SEED_DIR = re.compile(r"s(\d+)")
 
 @dataclass(frozen=True)
 class RunRef:
-    """One (variant, seed) report folder."""
+    """One (variant, seed) report folder; each report sits in it or in a sub-folder of its own name
+    (``s0/closed_loop.json`` as in the contract, or ``s0/closed_loop/closed_loop.json`` as the DVC
+    stages write it)."""
 
     variant: str
     seed: int
     folder: Path
 
+    def _find(self, name: str, sub: str) -> Path | None:
+        for f in (self.folder / name, self.folder / sub / name):
+            if f.is_file():
+                return f
+        return None
+
+    @property
+    def closed_loop(self) -> Path | None:
+        return self._find(CLOSED_LOOP, "closed_loop")
+
+    @property
+    def reasoning(self) -> Path | None:
+        return self._find(REASONING, "reasoning")
+
+    @property
+    def items(self) -> Path | None:
+        f = self.reasoning.parent / ITEMS if self.reasoning else None
+        return f if f is not None and f.is_file() else None
+
+    @property
+    def videos(self) -> list[Path]:
+        """Sample videos written beside closed_loop.json (``videos/*.mp4``)."""
+        folder = self.closed_loop.parent / "videos" if self.closed_loop else None
+        return sorted(folder.glob("*.mp4")) if folder is not None and folder.is_dir() else []
+
     def files(self) -> list[Path]:
-        return [f for f in (self.folder / n for n in (CLOSED_LOOP, REASONING, ITEMS)) if f.is_file()]
+        return [f for f in (self.closed_loop, self.reasoning, self.items) if f is not None]
+
+
+def runs_root(reports: Path) -> Path:
+    """``reports/runs`` when the sweep folder has one (the DVC stages' layout), else ``reports``."""
+    return reports / "runs" if (Path(reports) / "runs").is_dir() else Path(reports)
 
 
 @dataclass
@@ -50,13 +82,15 @@ class RunItems:
 
 
 def find_runs(reports: Path) -> list[RunRef]:
-    """Every ``<variant>/s<seed>/`` under ``reports`` holding a closed-loop or reasoning report."""
+    """Every ``<variant>/s<seed>/`` under ``reports`` (or ``reports/runs``) holding a report."""
     runs = []
-    for vdir in sorted(p for p in Path(reports).iterdir() if p.is_dir() and not p.name.startswith(".")):
+    base = runs_root(reports)
+    for vdir in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for sdir in sorted(p for p in vdir.iterdir() if p.is_dir()):
             m = _SEED_DIR.fullmatch(sdir.name)
-            if m and ((sdir / CLOSED_LOOP).is_file() or (sdir / REASONING).is_file()):
-                runs.append(RunRef(vdir.name, int(m.group(1)), sdir))
+            ref = RunRef(vdir.name, int(m.group(1)), sdir) if m else None
+            if ref is not None and (ref.closed_loop or ref.reasoning):
+                runs.append(ref)
     return sorted(runs, key=lambda r: (r.variant, r.seed))
 
 
@@ -147,8 +181,8 @@ def _read_reasoning(run: RunItems, path: Path, n_boot: int, boot_seed: int) -> N
 def read_run(ref: RunRef, n_boot: int = 2000, boot_seed: int = 0) -> RunItems:
     """Rows and per-item values of one run folder (closed-loop and/or reasoning)."""
     run = RunItems(ref)
-    if (ref.folder / CLOSED_LOOP).is_file():
-        _read_closed_loop(run, ref.folder / CLOSED_LOOP)
-    if (ref.folder / REASONING).is_file():
-        _read_reasoning(run, ref.folder / REASONING, n_boot, boot_seed)
+    if ref.closed_loop is not None:
+        _read_closed_loop(run, ref.closed_loop)
+    if ref.reasoning is not None:
+        _read_reasoning(run, ref.reasoning, n_boot, boot_seed)
     return run

@@ -1,7 +1,8 @@
 """The sweep table: every report of a sweep folder in one long table, and per-variant means.
 
 Reads ``<reports>/<variant>/s<seed>/{closed_loop.json, reasoning.json, reasoning_items.jsonl}`` (the
-contracts in docs/dashboard.md) into
+contracts in docs/dashboard.md; also ``<reports>/runs/<variant>/s<seed>/{closed_loop,reasoning}/``, the
+DVC stages' layout) into
 
 * the long table (``reports/sweep.parquet``), one row per (variant, seed, metric) with the columns
   ``sweep, variant, seed, metric, value, n, ci_low, ci_high`` — metrics ``reasoning/<benchmark>``,
@@ -71,7 +72,7 @@ def fingerprint(reports: Path, runs: list[RunRef], sweep: str, n_boot: int, boot
     for run in runs:
         for f in run.files():
             st = f.stat()
-            h.update(f"{f.relative_to(reports)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+            h.update(f"{f.relative_to(reports).as_posix()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
     return h.hexdigest()
 
 

@@ -104,3 +104,30 @@ def test_empty_or_missing_folder_is_a_user_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match="no reports found"):
         load_sweep(tmp_path / "empty")
+
+
+def test_dvc_layout_and_aggregate_stage_output(tmp_path):
+    """reports/runs/<variant>/s<seed>/{closed_loop,reasoning}/ (the DVC stages' layout) reads the same."""
+    from tests.dashboard.sweeps import KNOWN, known_runs
+    from vlaser.aggregate import aggregate
+    from vlaser.config.evaluate import AggregateSection
+    from vlaser.synthetic_sweep import write_run
+
+    flat = write_sweep(tmp_path / "flat" / "reports", known_runs())
+    for variant, seeds in known_runs().items():
+        for seed, spec in seeds.items():
+            run = tmp_path / "ws" / "reports" / "runs" / variant / f"s{seed}"
+            write_run(run / "closed_loop", spec, seed)
+            for name in ("reasoning.json", "reasoning_items.jsonl"):
+                (run / "reasoning").mkdir(parents=True, exist_ok=True)
+                (run / "closed_loop" / name).rename(run / "reasoning" / name)
+    nested = load_sweep(tmp_path / "ws" / "reports", sweep="x")
+    pd.testing.assert_frame_equal(nested.table, load_sweep(flat, sweep="x").table)
+    out = tmp_path / "ws" / "reports" / "summary"
+    numbers = aggregate(tmp_path / "ws" / "reports" / "runs", AggregateSection(bootstrap=200), out, sweep="x")
+    assert numbers["n_variants"] == len(KNOWN) and numbers["n_runs"] == 2 * len(KNOWN)
+    assert {p.name for p in out.iterdir()} == {TABLE_FILE, SUMMARY_FILE, "correlation.json", "meta.json"}
+    corr = json.loads((out / "correlation.json").read_text())
+    avg = next(p for p in corr["pairs"] if p["x"] == "reasoning/avg" and p["y"] == "success/avg")
+    assert numbers["corr/avg_vs_avg/pearson_r"] == pytest.approx(avg["pearson_r"])
+    assert corr["external"], "the shipped paper CSV is set beside the sweep"

@@ -108,6 +108,17 @@ def load_published(path: Path | str = DEFAULT_CSV) -> pd.DataFrame:
     return parse_published(text, str(path))
 
 
+def resolve_published(setting: str | Path, root: Path) -> Path:
+    """The CSV a setting names: absolute, or relative to the workspace ``root``; the shipped paper CSV when
+    the setting is its default relative path and the workspace has no copy of it."""
+    path = Path(setting)
+    if path.is_absolute():
+        return path
+    if not (root / path).is_file() and path.as_posix() == "vlaser/resources/vlaser-published.csv":
+        return DEFAULT_CSV
+    return root / path
+
+
 def published_metric(own_metric: str, suite: str | None = None) -> str | None:
     """The published metric name for one of ours: reasoning/x -> reasoning/x; success/avg ->
     closed_loop/<suite>/avg (needs ``suite``); success/<task> -> its alias (None when unknown)."""
