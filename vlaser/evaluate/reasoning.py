@@ -15,6 +15,7 @@ Output folder (written atomically, ``meta.json`` last)::
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -62,13 +63,36 @@ def oracle_answerer(benchmarks: Mapping[str, Sequence[Item]]) -> Answerer:
 
 
 def model_answerer(model, tokenizer, processor, max_new_tokens: int) -> Answerer:
-    """A VLM as an answerer: the model area's batched greedy decoding with the KV cache."""
+    """A VLM as an answerer: the model area's batched greedy decoding with the KV cache.
+
+    ``greedy_generate`` takes one image per prompt, placed before the question, so the prompt's
+    ``<image>`` placeholders are removed and several images (ERQA) are joined side by side.
+    """
     from vlaser.model.vlm import greedy_generate
 
     def answer(images: list[list[Image.Image]], prompts: list[str]) -> list[str]:
-        return greedy_generate(model, tokenizer, processor, images, prompts, max_new_tokens)
+        texts = [_IMAGE_TAG.sub("", p).strip() for p in prompts]
+        return greedy_generate(model, tokenizer, processor, [join_images(ims) for ims in images], texts,
+                               max_new_tokens)
 
     return answer
+
+
+_IMAGE_TAG = re.compile(r"<image>\n?")
+
+
+def join_images(images: Sequence[Image.Image]) -> Image.Image | None:
+    """One image from several: side by side at the first one's height (None for none)."""
+    if len(images) <= 1:
+        return images[0] if images else None
+    h = images[0].height
+    scaled = [im.resize((max(1, round(im.width * h / im.height)), h)) for im in images]
+    out = Image.new("RGB", (sum(im.width for im in scaled), h))
+    x = 0
+    for im in scaled:
+        out.paste(im, (x, 0))
+        x += im.width
+    return out
 
 
 # ------------------------------------------------------------------------------------------ scoring
