@@ -1,0 +1,106 @@
+"""Checks that run before any environment is made, so failures are clear errors, never hangs or prompts.
+
+* Rendering: a throw-away subprocess creates a SAPIEN render system with a timeout. A broken Vulkan
+  set-up then fails there (or segfaults there) instead of in the caller's process.
+* Assets: ManiSkill would prompt on stdin for a missing download; we look in its asset folder first.
+* Packages and task ids: checked against the live registry, with the valid choices in the message.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from vlaser.config.sim import SuiteSpec
+from vlaser.errors import UserError
+
+SETUP_FIX = "run `bash scripts/setup.sh` (it installs Mesa lavapipe via scripts/cpu-vulkan.sh)"
+_PROBE = "import sapien, sapien.render; sapien.render.RenderSystem('cpu'); print('vlaser-render-ok')"
+_PROBE_TIMEOUT_S = 120
+_render_ok: bool = False
+
+# files whose presence proves an asset is installed (an interrupted download leaves an empty folder)
+_ASSET_MARKERS = {
+    "bridge_v2_real2sim": "custom/info_bridge_custom_v0.json",
+}
+# robots whose model is a separate download, by TaskSpec.robot
+_ROBOT_ASSETS = {"widowx": "widowx250s", "google_robot": "googlerobot"}
+
+
+def check_rendering() -> None:
+    """Raise UserError unless SAPIEN can create a Vulkan render system (probed once per process)."""
+    global _render_ok
+    if _render_ok:
+        return
+    icd = os.environ.get("VK_ICD_FILENAMES")
+    if icd and not all(Path(p).is_file() for p in icd.split(os.pathsep) if p):
+        raise UserError(f"Vulkan rendering unavailable: VK_ICD_FILENAMES={icd} names a missing file; {SETUP_FIX}, "
+                        "or point VK_ICD_FILENAMES at an existing ICD json (e.g. /opt/lavapipe-bpo/lvp_icd.json)")
+    try:
+        res = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True,
+                             timeout=_PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise UserError(f"Vulkan rendering probe hung for {_PROBE_TIMEOUT_S} s; {SETUP_FIX}") from None
+    if res.returncode != 0 or "vlaser-render-ok" not in res.stdout:
+        lines = [ln for ln in (res.stderr or "").strip().splitlines() if ln.strip()]
+        why = lines[-1] if lines else f"exit code {res.returncode}"
+        raise UserError(f"Vulkan rendering unavailable ({why}): SAPIEN needs a Vulkan driver with "
+                        f"descriptorBindingPartiallyBound (Mesa >= 23 lavapipe on CPU); {SETUP_FIX} and make sure "
+                        "VK_ICD_FILENAMES points at /opt/lavapipe-bpo/lvp_icd.json")
+    _render_ok = True
+
+
+def asset_dir() -> Path:
+    """ManiSkill's asset folder (MS_ASSET_DIR, as ManiSkill itself resolves it)."""
+    return Path(os.environ.get("MS_ASSET_DIR", Path.home() / ".maniskill" / "data"))
+
+
+def _asset_installed(uid: str) -> bool:
+    from mani_skill.utils.assets.data import DATA_SOURCES
+
+    if uid not in DATA_SOURCES:
+        raise UserError(f"unknown ManiSkill asset id {uid!r} in requires_assets (params.yaml sim.suites)")
+    folder = asset_dir() / DATA_SOURCES[uid].target_path
+    marker = _ASSET_MARKERS.get(uid)
+    if marker is not None:
+        return (folder / marker).is_file()
+    return folder.is_dir() and any(folder.iterdir())
+
+
+def check_suite(suite_name: str, suite: SuiteSpec) -> None:
+    """Task ids exist, required packages import and assets are on disk; else UserError naming the fix."""
+    if suite.requires_package and importlib.util.find_spec(suite.requires_package) is None:
+        raise UserError(f"suite {suite_name!r} needs the python package {suite.requires_package!r}, which is not "
+                        f"installed (install SimplerEnv: pip install -e <SimplerEnv checkout>), or pick another "
+                        "suite")
+    needed = list(suite.requires_assets) + sorted({_ROBOT_ASSETS[t.robot] for t in suite.tasks
+                                                  if t.robot in _ROBOT_ASSETS})
+    missing = [uid for uid in dict.fromkeys(needed) if not _asset_installed(uid)]
+    if missing:
+        cmds = "; ".join(f"python -m mani_skill.utils.download_asset {uid} -y" for uid in missing)
+        raise UserError(f"suite {suite_name!r} needs ManiSkill asset(s) {', '.join(missing)}, not found under "
+                        f"{asset_dir()}. Install with: {cmds}")
+    if suite.requires_package is None:
+        known = registered_tasks()
+        for task in suite.tasks:
+            if task.id not in known:
+                raise UserError(f"suite {suite_name!r}: unknown ManiSkill task id {task.id!r}")
+
+
+def registered_tasks() -> set[str]:
+    import mani_skill.envs  # noqa: F401  (registers the tasks)
+    from mani_skill.utils.registration import REGISTERED_ENVS
+
+    return set(REGISTERED_ENVS)
+
+
+def find_task(suite_name: str, suite: SuiteSpec, task_id: str):
+    """The TaskSpec of ``task_id`` in the suite, or UserError listing the suite's tasks."""
+    for task in suite.tasks:
+        if task.id == task_id:
+            return task
+    ids = ", ".join(t.id for t in suite.tasks)
+    raise UserError(f"task {task_id!r} is not in suite {suite_name!r} (tasks: {ids})")

@@ -1,0 +1,137 @@
+"""One ManiSkill3 environment for one suite task, with the platform's observation and action conventions.
+
+``SimEnv`` wraps ``env.unwrapped`` (no gym wrappers: the harness owns the step limit) and renders only
+the suite's camera. ``reset(seed)`` and ``step(action)`` return ``Observation``s; ``rgb`` is the camera
+image area-downsampled to ``suite.image_size``. The first construction in a process checks rendering,
+assets and packages (``vlaser.sim.checks``) so failures are ``UserError``s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+from vlaser.config.sim import SuiteSpec, TaskSpec
+from vlaser.errors import UserError
+from vlaser.sim.checks import check_rendering, check_suite
+from vlaser.sim.geometry import area_resize
+from vlaser.sim.types import Observation
+
+
+@dataclass
+class StepResult:
+    obs: Observation
+    success: bool
+    terminated: bool
+
+
+class SimEnv:
+    """A single-env ManiSkill3 task on physx_cpu with ``pd_ee_delta_pose`` control."""
+
+    def __init__(self, suite_name: str, suite: SuiteSpec, task: TaskSpec, segmentation: bool = False) -> None:
+        check_suite(suite_name, suite)
+        check_rendering()
+        self.suite, self.task, self.segmentation = suite, task, segmentation
+        self.camera = suite.camera
+        self.env = _make(task.id, suite, segmentation)
+        self.u = self.env.unwrapped
+        if self.camera not in self.u._sensors:
+            cams = ", ".join(self.u._sensors)
+            self.close()
+            raise UserError(f"task {task.id}: camera {self.camera!r} not found (cameras: {cams}); "
+                            "fix `camera:` of the suite in params.yaml")
+        for name in [n for n in self.u._sensors if n != self.camera]:
+            del self.u._sensors[name]  # render only the camera the policy sees
+        self.agents = list(getattr(self.u.agent, "agents", [self.u.agent]))
+        self.last_raw: dict = {}
+
+    # ------------------------------------------------------------------ stepping
+    def reset(self, seed: int) -> Observation:
+        obs, _ = self.u.reset(seed=int(seed))
+        return self._observation(obs)
+
+    def step(self, action: np.ndarray) -> StepResult:
+        obs, _, terminated, _, info = self.u.step(self._to_env_action(action))
+        return StepResult(self._observation(obs), bool(info["success"][0]), bool(terminated[0]))
+
+    @property
+    def action_dim(self) -> int:
+        return 7 * len(self.agents)
+
+    def _to_env_action(self, action: np.ndarray):
+        a = np.asarray(action, dtype=np.float32).reshape(-1)
+        if a.shape[0] != self.action_dim:
+            raise ValueError(f"{self.task.id}: action has {a.shape[0]} dims, expected {self.action_dim}")
+        if len(self.agents) == 1:
+            return a
+        return {uid: a[7 * i: 7 * (i + 1)] for i, uid in enumerate(self.u.agent.agents_dict)}
+
+    # ------------------------------------------------------------------ observation
+    def _observation(self, raw: dict) -> Observation:
+        self.last_raw = raw
+        rgb = raw["sensor_data"][self.camera]["rgb"][0].numpy()
+        return Observation(rgb=area_resize(rgb, self.suite.image_size), proprio=self.proprio(),
+                           instruction=self.task.instruction, task_id=self.task.id)
+
+    def proprio(self) -> np.ndarray:
+        parts = []
+        for agent in self.agents:
+            parts.append(agent.tcp.pose.raw_pose[0].numpy())
+            parts.append(agent.robot.get_qpos()[0, -2:].numpy())
+        return np.concatenate(parts).astype(np.float32)
+
+    def raw_rgb(self) -> np.ndarray:
+        """The last camera image at render_size (uint8 [R, R, 3])."""
+        return self.last_raw["sensor_data"][self.camera]["rgb"][0].numpy()
+
+    def raw_segmentation(self) -> np.ndarray:
+        """The last per-scene segmentation ids at render_size (int [R, R]); needs segmentation=True."""
+        return self.last_raw["sensor_data"][self.camera]["segmentation"][0, ..., 0].numpy()
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def _make(task_id: str, suite: SuiteSpec, segmentation: bool):
+    import gymnasium as gym
+    import mani_skill.envs  # noqa: F401  (registers tasks)
+
+    kwargs = dict(
+        obs_mode="rgb+segmentation" if segmentation else "rgb",
+        control_mode="pd_ee_delta_pose",
+        sim_backend="physx_cpu",
+        render_backend="cpu",
+        reward_mode="none",
+        num_envs=1,
+        sensor_configs=dict(width=suite.render_size, height=suite.render_size),
+    )
+    # ManiSkill prints device warnings to stdout; keep our stdout clean (the CLI may print JSON)
+    with contextlib.redirect_stdout(io.StringIO()), _no_stdin():
+        try:
+            return gym.make(task_id, **kwargs)
+        except RuntimeError as err:
+            if "render" in str(err).lower() or "vk::" in str(err):
+                raise UserError(f"Vulkan rendering failed while making {task_id} ({err}); run `bash scripts/setup.sh`"
+                                ) from None
+            raise
+
+
+@contextlib.contextmanager
+def _no_stdin():
+    """ManiSkill asks on stdin before downloading; make any such prompt fail at once instead of waiting."""
+    import builtins
+
+    real_input = builtins.input
+
+    def refuse(prompt: str = "") -> str:
+        raise UserError(f"ManiSkill wanted to ask: {prompt.strip() or 'a download prompt'}; install the asset with "
+                        "`python -m mani_skill.utils.download_asset <id> -y` first")
+
+    builtins.input = refuse
+    try:
+        yield
+    finally:
+        builtins.input = real_input
