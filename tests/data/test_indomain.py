@@ -98,6 +98,7 @@ def test_points_inside_masks_and_boxes_match(built):
 KEYWORDS = {
     "left_right": (("left",), ("right",)),
     "above_below": (("above", "higher"), ("below", "lower")),
+    "image_above_below": (("above", "higher", "nearer the top"), ("below", "lower")),
     "front_behind": (("in front", "front of the view"), ("behind", "further back")),
     "near_far": (("nearer", "closest"), ("farther", "more distant")),
     "gripper_closer": (("closer", "nearest", "nearer"), ("farther",)),

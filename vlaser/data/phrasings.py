@@ -25,6 +25,7 @@ def _t(*texts: str, mode: str = "text", polarity: int = 1) -> list[Template]:
 RELATION_WORDS: dict[str, tuple[str, str]] = {
     "left_right": ("left", "right"),
     "above_below": ("above", "below"),
+    "image_above_below": ("above", "below"),
     "front_behind": ("in front", "behind"),
     "near_far": ("nearer", "farther"),
     "gripper_closer": ("closer", "farther"),
@@ -68,6 +69,15 @@ TEMPLATES: dict[str, list[Template]] = {
         *_t("Which is lower, the {a} or the {b}?", mode="name", polarity=-1),
         *_t("Is the {a} above the {b}?", mode="yesno"),
         *_t("Is the {a} below the {b}?", mode="yesno", polarity=-1),
+    ],
+    "image_above_below": [  # out-of-domain pictures: position in the image, not height
+        *_t("In the picture, is the {a} above or below the {b}?", "Is the {a} drawn above or below the {b}?",
+            "Is the {a} placed higher or lower in the image than the {b}? Answer above or below.", mode="rel"),
+        *_t("Which is higher in the image, the {a} or the {b}?", "Which appears nearer the top: the {a} or the {b}?",
+            mode="name"),
+        *_t("Which is lower in the image, the {a} or the {b}?", mode="name", polarity=-1),
+        *_t("In the picture, is the {a} above the {b}?", mode="yesno"),
+        *_t("In the picture, is the {a} below the {b}?", mode="yesno", polarity=-1),
     ],
     "front_behind": [
         *_t("From the camera's view, is the {a} in front of or behind the {b}?",
@@ -124,9 +134,9 @@ TEMPLATES: dict[str, list[Template]] = {
         "What can the robot see in front of it? List the objects.", "Enumerate the visible objects.",
     ),
     "count": _t(
-        "How many {cat}s are visible?", "Count the {cat}s in the image.", "How many {cat}s can you see?",
-        "What is the number of {cat}s in the scene?", "How many {cat}s are there?",
-        "Tell me how many {cat}s the image shows.", "Number of visible {cat}s?", "How many {cat}s are in view?",
+        "How many {cats} are visible?", "Count the {cats} in the image.", "How many {cats} can you see?",
+        "What is the number of {cats} in the scene?", "How many {cats} are there?",
+        "Tell me how many {cats} the image shows.", "Number of visible {cats}?", "How many {cats} are in view?",
     ),
     "color": _t(
         "What colour is the {obj}?", "What is the colour of the {obj}?", "Which colour does the {obj} have?",
@@ -168,6 +178,10 @@ GRIPPER_WORDS = ("open", "closed")
 DISTANCE_BINS: tuple[tuple[float, str], ...] = (
     (0.05, "less than 5 cm"), (0.10, "5 to 10 cm"), (0.20, "10 to 20 cm"), (float("inf"), "more than 20 cm"),
 )
+
+
+def plural(noun: str) -> str:
+    return noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
 
 
 def distance_bin(d: float) -> str:

@@ -108,9 +108,8 @@ def relation_values(frame: FrameGT, a: str, b: str) -> dict[str, tuple[float, fl
     }
 
 
-def relation_item(ctx: Context, qtype: str, a: str, b: str, positive: bool) -> Item:
-    """Phrase a two-object relation whose truth is ``positive`` (a <first word> b)."""
-    tpl = ctx.template(qtype)
+def relation_item(tpl: P.Template, qtype: str, a: str, b: str, positive: bool, kind: str = "spatial") -> Item:
+    """Phrase a two-object relation whose truth is ``positive`` (a <first word> b) with template ``tpl``."""
     pos, neg = P.RELATION_WORDS[qtype]
     holds = positive if tpl.polarity > 0 else not positive  # does the asked relation hold?
     if tpl.mode == "rel":
@@ -119,7 +118,7 @@ def relation_item(ctx: Context, qtype: str, a: str, b: str, positive: bool) -> I
         answer, choices = (a if holds else b), [a, b]
     else:
         answer, choices = ("yes" if holds else "no"), list(P.ANSWERS_YESNO)
-    return Item("spatial", qtype, tpl.text.format(a=a, b=b), answer,
+    return Item(kind, qtype, tpl.text.format(a=a, b=b), answer,
                 {"type": "choice", "answer": answer, "choices": choices},
                 facts={"a": a, "b": b, "positive": positive, "mode": tpl.mode, "polarity": tpl.polarity})
 
@@ -145,7 +144,7 @@ def spatial(ctx: Context) -> list[Item]:
             if abs(value) < margin:
                 ctx.skipped["spatial/ambiguous"] += 1
                 continue
-            items.append(relation_item(ctx, qtype, a, b, value > 0))
+            items.append(relation_item(ctx.template(qtype), qtype, a, b, value > 0))
         d = float(np.linalg.norm(frame.objects[a].position - frame.objects[b].position))
         if item := distance_item(ctx, "distance", d, a=a, b=b):
             items.append(item)
@@ -178,7 +177,7 @@ def general_qa(ctx: Context) -> list[Item]:
         if partial:  # a barely visible one makes the count ambiguous
             ctx.skipped["qa/ambiguous"] += 1
             continue
-        items.append(_exact("count", ctx.template("count").text.format(cat=cat), str(n), category=cat))
+        items.append(_exact("count", ctx.template("count").text.format(cats=P.plural(cat)), str(n), category=cat))
     for name in names:
         color = frame.objects[name].color
         if color is None:
