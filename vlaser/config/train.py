@@ -44,6 +44,7 @@ class PretrainSection(TrainCommon):
 
 class FinetuneSection(TrainCommon):
     expert_lr: float = Field(1e-3, gt=0)  # the action expert's own learning rate
+    epochs: float | None = Field(None, gt=0)  # if set: steps = epochs x demo steps / global_batch (replaces steps)
     freeze_vlm: bool = False
     demos_per_task: int | None = Field(None, gt=0)  # use only the first N demos per task (None = all)
     noise_samples: int = Field(1, ge=1)  # flow-matching noise draws per sample
