@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from vlaser.config.base import Section
@@ -21,4 +23,6 @@ class TrackingSection(Section):
     mlflow_artifacts: str = ".vlaser/mlartifacts"
     experiment: str = "vlaser"
     lineage_url: str = "sqlite:///.vlaser/lineage.db"  # any SQLAlchemy URL, e.g. postgresql+psycopg://...
+    when_unreachable: Literal["buffer", "fail"] = "buffer"  # store down: keep records in .vlaser/tracking-buffer/ or stop
+    timeout_s: int = Field(10, gt=0)  # per MLflow HTTP request (and /health probe); 2 retries with backoff
     prefect_api_url: str | None = None  # None: one ephemeral Prefect API per sweep
