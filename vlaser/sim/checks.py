@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from vlaser.config.sim import SuiteSpec
+from vlaser.config.tasks import KNOWN_TASKS
 from vlaser.errors import UserError
 
 SETUP_FIX = "run `bash scripts/setup.sh` (it installs Mesa lavapipe via scripts/cpu-vulkan.sh)"
@@ -28,6 +29,10 @@ _ASSET_MARKERS = {
 }
 # robots whose model is a separate download, by TaskSpec.robot
 _ROBOT_ASSETS = {"widowx": "widowx250s", "google_robot": "googlerobot"}
+# target folders (ManiSkill's DATA_SOURCES) of the assets the suites name, so the check needs no
+# ManiSkill import (seconds); other ids are looked up in DATA_SOURCES
+_ASSET_PATHS = {"bridge_v2_real2sim": "tasks/bridge_v2_real2sim_dataset", "widowx250s": "robots/widowx",
+                "googlerobot": "robots/googlerobot"}
 
 
 def check_rendering() -> None:
@@ -58,12 +63,18 @@ def asset_dir() -> Path:
     return Path(os.environ.get("MS_ASSET_DIR", Path.home() / ".maniskill" / "data"))
 
 
-def _asset_installed(uid: str) -> bool:
+def _asset_target(uid: str) -> str:
+    if uid in _ASSET_PATHS:
+        return _ASSET_PATHS[uid]
     from mani_skill.utils.assets.data import DATA_SOURCES
 
     if uid not in DATA_SOURCES:
         raise UserError(f"unknown ManiSkill asset id {uid!r} in requires_assets (params.yaml sim.suites)")
-    folder = asset_dir() / DATA_SOURCES[uid].target_path
+    return DATA_SOURCES[uid].target_path
+
+
+def _asset_installed(uid: str) -> bool:
+    folder = asset_dir() / _asset_target(uid)
     marker = _ASSET_MARKERS.get(uid)
     if marker is not None:
         return (folder / marker).is_file()
@@ -71,7 +82,14 @@ def _asset_installed(uid: str) -> bool:
 
 
 def check_suite(suite_name: str, suite: SuiteSpec) -> None:
-    """Task ids exist, required packages import and assets are on disk; else UserError naming the fix."""
+    """Task ids are known, required packages import and assets are on disk; else UserError naming the fix.
+
+    Cheap on purpose (no ManiSkill import): ``check_registered`` checks the live registry later.
+    """
+    for task in suite.tasks:
+        if task.id not in KNOWN_TASKS:
+            raise UserError(f"suite {suite_name!r}: unknown task id {task.id!r}; expected one of "
+                            f"{', '.join(sorted(KNOWN_TASKS))}")
     if suite.requires_package and importlib.util.find_spec(suite.requires_package) is None:
         raise UserError(f"suite {suite_name!r} needs the python package {suite.requires_package!r}, which is not "
                         f"installed (install SimplerEnv: pip install -e <SimplerEnv checkout>), or pick another "
@@ -83,11 +101,12 @@ def check_suite(suite_name: str, suite: SuiteSpec) -> None:
         cmds = "; ".join(f"python -m mani_skill.utils.download_asset {uid} -y" for uid in missing)
         raise UserError(f"suite {suite_name!r} needs ManiSkill asset(s) {', '.join(missing)}, not found under "
                         f"{asset_dir()}. Install with: {cmds}")
-    if suite.requires_package is None:
-        known = registered_tasks()
-        for task in suite.tasks:
-            if task.id not in known:
-                raise UserError(f"suite {suite_name!r}: unknown ManiSkill task id {task.id!r}")
+
+
+def check_registered(task_id: str) -> None:
+    """UserError unless ManiSkill's live registry has ``task_id`` (imports ManiSkill's tasks)."""
+    if task_id not in registered_tasks():
+        raise UserError(f"ManiSkill has no task {task_id!r} (mani-skill version mismatch?)")
 
 
 def registered_tasks() -> set[str]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from vlaser.config.sim import SuiteSpec, TaskSpec
 from vlaser.errors import UserError
-from vlaser.sim.checks import check_rendering, check_suite
+from vlaser.sim.checks import check_registered, check_rendering, check_suite
 from vlaser.sim.geometry import area_resize
 from vlaser.sim.types import Observation
 
@@ -33,7 +33,11 @@ class SimEnv:
 
     def __init__(self, suite_name: str, suite: SuiteSpec, task: TaskSpec, segmentation: bool = False) -> None:
         check_suite(suite_name, suite)
+        if suite.requires_package:
+            raise UserError(f"suite {suite_name!r} runs through the {suite.requires_package!r} package's own "
+                            "(ManiSkill2-based) environments; this build has no adapter for them yet")
         check_rendering()
+        check_registered(task.id)
         self.suite, self.task, self.segmentation = suite, task, segmentation
         self.camera = suite.camera
         self.env = _make(task.id, suite, segmentation)

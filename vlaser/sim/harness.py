@@ -45,10 +45,11 @@ def evaluate(policy, suite_name: str, suite: SuiteSpec, episodes: int, seed: int
     Returns:
         The report dict (as written to closed_loop.json).
     """
-    from vlaser.sim.checks import check_suite, find_task
+    from vlaser.sim.checks import check_rendering, check_suite, find_task
 
-    check_suite(suite_name, suite)
     specs = [find_task(suite_name, suite, t) for t in tasks] if tasks else list(suite.tasks)
+    check_suite(suite_name, suite)
+    check_rendering()
     rollouts: list[Rollout] = []
     with atomic_dir(out_dir) as tmp:
         bar = progress_bar(len(specs) * episodes, desc=f"closed-loop {suite_name}", unit="ep")

@@ -1,0 +1,73 @@
+"""Bad input through the CLI: exit 2, a clear message, nothing that looks finished."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vlaser.config.sim import SuiteSpec, TaskSpec
+from vlaser.errors import UserError
+
+pytestmark = pytest.mark.sim
+
+
+def _cli(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "VLASER_QUIET": "1", **env}
+    return subprocess.run([sys.executable, "-m", "vlaser", "eval", "closed-loop", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+
+
+def test_unknown_suite_and_task(repo_root, tmp_path):
+    out = tmp_path / "out"
+    r = _cli(["--policy", "expert", "--suite", "nope", "--episodes", "1", "--out", str(out)], repo_root)
+    assert r.returncode == 2 and "unknown suite" in r.stderr and "cpu-default" in r.stderr
+    r = _cli(["--policy", "expert", "--task", "NoSuchTask-v1", "--episodes", "1", "--out", str(out)], repo_root)
+    assert r.returncode == 2 and "NoSuchTask-v1" in r.stderr
+    assert not out.exists()
+
+
+def test_unknown_policy_is_a_user_error(repo_root, tmp_path):
+    r = _cli(["--policy", str(tmp_path / "missing-ckpt"), "--episodes", "1", "--out", str(tmp_path / "o")],
+             repo_root)
+    assert r.returncode == 2 and "expert" in r.stderr
+
+
+def test_missing_assets_say_how_to_install(repo_root, tmp_path):
+    out = tmp_path / "out"
+    r = _cli(["--policy", "random", "--suite", "simpler-widowx", "--episodes", "1", "--out", str(out)], repo_root,
+             MS_ASSET_DIR=str(tmp_path / "empty-assets"))
+    assert r.returncode == 2
+    assert "bridge_v2_real2sim" in r.stderr and "download_asset" in r.stderr
+    assert not out.exists()
+
+
+def test_missing_package_suite(repo_root, tmp_path):
+    r = _cli(["--policy", "random", "--suite", "simpler-google", "--episodes", "1", "--out", str(tmp_path / "o")],
+             repo_root)
+    assert r.returncode == 2 and "simpler_env" in r.stderr
+
+
+@pytest.mark.parametrize("icd", ["missing", "bogus"])
+def test_no_vulkan_is_exit_2_not_a_crash(repo_root, tmp_path, icd):
+    path = tmp_path / "icd.json"
+    if icd == "bogus":  # an ICD file that exists but names no driver: the subprocess probe must catch it
+        path.write_text('{"file_format_version": "1.0.0", "ICD": {"library_path": "/nonexistent/libvulkan_x.so",'
+                        ' "api_version": "1.3.0"}}')
+    out = tmp_path / "out"
+    r = _cli(["--policy", "random", "--task", "PushCube-v1", "--episodes", "1", "--out", str(out)], repo_root,
+             VK_ICD_FILENAMES=str(path))
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "Vulkan" in r.stderr and "setup.sh" in r.stderr
+    assert not out.exists()
+
+
+def test_unknown_task_in_a_hand_made_suite():
+    from vlaser.sim.envs import SimEnv
+
+    suite = SuiteSpec(tasks=[TaskSpec(id="NoSuchTask-v1", instruction="x")])
+    with pytest.raises(UserError, match="NoSuchTask-v1"):
+        SimEnv("custom", suite, suite.tasks[0])
