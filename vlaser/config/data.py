@@ -11,6 +11,23 @@ from vlaser.config.base import Section
 INDOMAIN_KINDS = ("grounding", "spatial", "qa", "planning")
 
 
+class LlmSection(Section):
+    """Optional model-based QA (OpenAI-compatible chat endpoint + judge); the key comes from the environment."""
+
+    enabled: bool = False  # add judged, model-written Q/A pairs to indomain/qa (training split only)
+    endpoint: str = "http://127.0.0.1:8000/v1"  # OpenAI-compatible base URL (e.g. vLLM serving Qwen2.5-VL)
+    model: str = "Qwen/Qwen2.5-VL-7B-Instruct"  # model that writes the Q/A pairs
+    judge_model: str | None = None  # model that scores them (default: the same model)
+    api_key_env: str = "VLASER_LLM_API_KEY"  # NAME of the environment variable holding the key
+    pairs_per_frame: int = Field(3, gt=0)  # Q/A pairs asked for per frame
+    max_frames: int = Field(50, ge=0)  # training frames sent to the endpoint
+    min_score: int = Field(2, ge=1, le=3)  # keep a pair only if every rubric scores at least this
+    concurrency: int = Field(4, gt=0)  # requests in flight at once
+    retries: int = Field(3, ge=0)  # retries on connection errors, HTTP 429 and 5xx
+    backoff_s: float = Field(1.0, ge=0)  # first retry delay; doubles each retry
+    timeout_s: float = Field(60.0, gt=0)  # per request
+
+
 class IndomainSection(Section):
     suite: str = "cpu-default"
     kinds: list[Literal["grounding", "spatial", "qa", "planning"]] = list(INDOMAIN_KINDS)
@@ -19,6 +36,7 @@ class IndomainSection(Section):
     frames_per_episode: int = Field(4, gt=0)
     min_pixels: int = Field(6, ge=1)  # objects with fewer visible pixels are skipped (and counted)
     seed: int = 0
+    llm: LlmSection = LlmSection()  # optional model-based generation (off by default)
 
     @model_validator(mode="after")
     def _disjoint(self):
