@@ -148,7 +148,10 @@ def build_mixture(variant_name: str, spec: VariantSpec, cfg: MixtureSection, sou
         for rec, root in picked:
             _check_leak(name, rec, root, held_scenes, held_images, digests)
             rows.append(_rewrite(name, rec, root, out))
-        per_source[name] = _source_stats(name, sources[name], spec.sources[name], len(pool), dups,
+        # the path relative to the mixture folder, so the manifest (and digest) does not depend on where
+        # the workspace lives
+        rel = os.path.relpath(Path(sources[name]).resolve(), out.resolve())
+        per_source[name] = _source_stats(rel, sources[name], spec.sources[name], len(pool), dups,
                                          counts[name], picked)
     order = np.random.default_rng([cfg.seed, stable_int(variant_name)]).permutation(len(rows))
     rows = [rows[i] for i in order]
@@ -197,9 +200,9 @@ def _tally(recs, key: str) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
-def _source_stats(name, path, weight, pool, dups, requested, picked) -> dict[str, Any]:
+def _source_stats(rel_path, path, weight, pool, dups, requested, picked) -> dict[str, Any]:
     recs = [r for r, _ in picked]
-    return {"path": str(path), "weight": weight, "pool": pool, "duplicates_removed": dups,
+    return {"path": rel_path, "weight": weight, "pool": pool, "duplicates_removed": dups,
             "requested": requested, "taken": len(recs), "digest": _parent_digest(Path(path)),
             "kinds": _tally(recs, "kind"), "qtypes": _tally(recs, "qtype")}
 
