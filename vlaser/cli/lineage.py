@@ -52,7 +52,8 @@ def lineage(
                 for p in problems:
                     console.print(f"[red]{p.kind}[/] {p.path}: {p.detail}\n  [dim]fix: {p.fix}[/]", highlight=False)
                 console.print("[green]consistent[/]" if not problems else f"{len(problems)} problem(s)")
-            raise typer.Exit(1 if problems else 0)
+            if problems:  # SystemExit, not typer.Exit: main() runs click with standalone_mode=False,
+                raise SystemExit(1)  # which turns typer.Exit into a return value and drops the code
         node = lineage_tree(target, reg)
     if as_json:
         typer.echo(json.dumps(node.to_dict(), indent=2, default=str))
