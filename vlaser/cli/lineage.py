@@ -54,6 +54,7 @@ def lineage(
                 console.print("[green]consistent[/]" if not problems else f"{len(problems)} problem(s)")
             if problems:  # SystemExit, not typer.Exit: main() runs click with standalone_mode=False,
                 raise SystemExit(1)  # which turns typer.Exit into a return value and drops the code
+            return
         node = lineage_tree(target, reg)
     if as_json:
         typer.echo(json.dumps(node.to_dict(), indent=2, default=str))
