@@ -34,6 +34,7 @@ def register(app: typer.Typer) -> None:
         erqa: Path | None = typer.Option(None, "--erqa", help="An ERQA folder or erqa.tfrecord to add."),
         max_items: int | None = typer.Option(None, "--max-items", min=1, help="Items per benchmark."),
         batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Prompts per generation batch."),
+        max_new_tokens: int | None = typer.Option(None, "--max-new-tokens", min=1, help="Answer length limit."),
     ) -> None:
         """Answer every benchmark item greedily; write reasoning.json and reasoning_items.jsonl to --out."""
         from vlaser.config.evaluate import PublicBenchmark
@@ -50,8 +51,8 @@ def register(app: typer.Typer) -> None:
             if path is not None:
                 public[name] = PublicBenchmark(layout=layout, path=str(path))
                 names += [] if name in names else [name]
-        cfg = cfg.model_copy(update={k: v for k, v in (("max_items", max_items), ("batch_size", batch_size),
-                                                          ("public", public)) if v is not None})
+        overrides = {"max_items": max_items, "batch_size": batch_size, "max_new_tokens": max_new_tokens}
+        cfg = cfg.model_copy(update={"public": public, **{k: v for k, v in overrides.items() if v is not None}})
 
         from vlaser.evaluate.benchmarks import build_benchmarks
         from vlaser.evaluate.reasoning import evaluate_reasoning

@@ -202,4 +202,14 @@ def evaluate_reasoning(checkpoint_dir: Path, benchmarks: Mapping[str, Sequence[I
     answerer = model_answerer(model, tokenizer, ImageProcessor(model_cfg), cfg.max_new_tokens)
     with torch.inference_mode():
         return evaluate_answerer(answerer, benchmarks, cfg, out, str(checkpoint_dir),
-                                 parents={str(checkpoint_dir): dir_digest(checkpoint_dir)})
+                                 parents={str(checkpoint_dir): _digest(checkpoint_dir)})
+
+
+def _digest(folder: Path) -> str:
+    """The checkpoint's recorded digest (meta.json), else hashed now (a large model takes a while)."""
+    meta = folder / "meta.json"
+    if meta.is_file():
+        digest = json.loads(meta.read_text()).get("digest")
+        if isinstance(digest, str):
+            return digest
+    return dir_digest(folder)
