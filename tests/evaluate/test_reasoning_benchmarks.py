@@ -145,3 +145,16 @@ def test_report_folder_follows_the_contract(tmp_path, data_root):
     assert len(lines) == 14
     assert {"benchmark", "id", "prompt", "prediction", "answer", "correct", "parsed"} <= set(lines[0])
     assert read_meta(tmp_path / "out")["kind"] == "reasoning_report"
+
+
+def test_tfrecord_reader_round_trips_examples(tmp_path):
+    from vlaser.evaluate.tfrecord import crc32c, encode_example, parse_example, read_tfrecord, write_tfrecord
+
+    assert crc32c(b"123456789") == 0xE3069283  # the CRC-32C check value
+    ex = {"question": ["q?"], "image/encoded": [b"\x00\xff" * 200, b"x"], "visual_indices": [0, 7, -1],
+          "score": [0.5, -2.0]}
+    write_tfrecord(tmp_path / "f.tfrecord", [encode_example(ex)] * 3)
+    back = [parse_example(p) for p in read_tfrecord(tmp_path / "f.tfrecord")]
+    assert len(back) == 3
+    assert back[0] == {"question": [b"q?"], "image/encoded": [b"\x00\xff" * 200, b"x"],
+                       "visual_indices": [0, 7, -1], "score": [0.5, -2.0]}
