@@ -35,9 +35,9 @@ def _args() -> argparse.Namespace:
     return p.parse_known_args(sys.argv[1:])[0]
 
 
-@st.cache_data(show_spinner="reading the sweep ...", max_entries=8)
+@st.cache_data(show_spinner="correlating ...", max_entries=8)
 def _correlations(_sweep: Sweep, fingerprint: str) -> pd.DataFrame:
-    return heatmap_frame(correlate_all(_sweep.summary, N_BOOT, BOOT_SEED))
+    return heatmap_frame(correlate_all(_sweep.summary, n_boot=0))  # r and rho only; intervals: the scatter
 
 
 def _published(path: str, upload) -> tuple[pd.DataFrame | None, str | None]:

@@ -82,14 +82,16 @@ def correlation(x: np.ndarray, y: np.ndarray, x_name: str, y_name: str, labels: 
         return Correlation(x_name, y_name, n, TOO_FEW, tuple(labels))
     if np.ptp(x) == 0 or np.ptp(y) == 0:
         return Correlation(x_name, y_name, n, CONSTANT, tuple(labels))
-    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
-    xs, ys = x[idx], y[idx]
-    rank_x, rank_y = stats.rankdata(xs, axis=1), stats.rankdata(ys, axis=1)
     pr, sr = stats.pearsonr(x, y), stats.spearmanr(x, y)
     slope, intercept = np.polyfit(x, y, 1)
-    return Correlation(x_name, y_name, n, OK, tuple(labels), float(pr.statistic), float(pr.pvalue),
-                       _interval(_row_pearson(xs, ys)), float(sr.statistic), float(sr.pvalue),
-                       _interval(_row_pearson(rank_x, rank_y)), float(slope), float(intercept))
+    p_ci = s_ci = (float("nan"), float("nan"))  # n_boot = 0: coefficients only (e.g. for the heat map)
+    if n_boot > 0:
+        idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+        xs, ys = x[idx], y[idx]
+        p_ci = _interval(_row_pearson(xs, ys))
+        s_ci = _interval(_row_pearson(stats.rankdata(xs, axis=1), stats.rankdata(ys, axis=1)))
+    return Correlation(x_name, y_name, n, OK, tuple(labels), float(pr.statistic), float(pr.pvalue), p_ci,
+                       float(sr.statistic), float(sr.pvalue), s_ci, float(slope), float(intercept))
 
 
 def variant_points(summary: pd.DataFrame, x_metric: str, y_metric: str) -> pd.DataFrame:
