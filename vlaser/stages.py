@@ -16,6 +16,7 @@ from typing import Any
 
 from vlaser.config import Params
 from vlaser.errors import UserError
+from vlaser.io import read_meta, write_meta
 from vlaser.log import get_logger
 
 log = get_logger("stages")
@@ -85,6 +86,9 @@ def stage_indomain(p: Params, root: Path, key: StageKey) -> StageResult:
 
     out = root / "data" / "indomain"
     summary = build_indomain(p.indomain, p.sim.suites[p.indomain.suite], out)
+    # one meta.json over the kinds (each kind folder has its own): the stage's "finished" mark
+    kinds = {str(Path("data/indomain") / k): read_meta(out / k)["digest"] for k in p.indomain.kinds}
+    write_meta(out, "indomain", params=p.indomain, parents=kinds, extra={"kinds": list(p.indomain.kinds)})
     return StageResult(out, "indomain", _numbers(summary), p.indomain.model_dump(mode="json"))
 
 
@@ -209,7 +213,10 @@ def run_stage(key: StageKey, params: Params, root: Path) -> StageResult:
         _variant(params, key.variant)
     if key.stage in PER_VARIANT_SEED and key.seed is None:
         raise UserError(f"stage '{key.stage}' needs --seed (one of {params.sweep.seeds})")
+    from vlaser.faults import maybe_inject
     from vlaser.recording import StageRecorder
+
+    maybe_inject(key.dvc_name)
 
     recorder = StageRecorder(params, root, key)
     t0 = time.monotonic()

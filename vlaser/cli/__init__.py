@@ -63,7 +63,9 @@ for _name in _AREAS:
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # click returns the code of `typer.Exit(n)` in this mode
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except UserError as err:
         err_console = Console(stderr=True)
         err_console.print("[bold red]error:[/bold red] ", end="")

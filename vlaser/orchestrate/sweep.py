@@ -20,6 +20,7 @@ from vlaser.log import get_logger
 from vlaser.orchestrate import dvc
 from vlaser.orchestrate.plan import SweepPlan, make_plan
 from vlaser.orchestrate.state import SweepState, load_state, new_sweep_id, now
+from vlaser.tracking import open_tracking
 
 log = get_logger("sweep")
 
@@ -66,6 +67,9 @@ def run_sweep(root: Path, variants: list[str] | None = None, resume: str | None 
         if resume:
             state = load_state(root, resume)
             variants = state.variants
+            for st in state.stages.values():  # what did not finish is pending again; DVC decides what runs
+                if st.state in ("failed", "skipped", "running"):
+                    st.state, st.error = "pending", None
             if state.status == "done":
                 log.info("sweep %s already finished; checking DVC for changes anyway", resume)
         plan = make_plan(params, variants)
@@ -84,15 +88,10 @@ def run_sweep(root: Path, variants: list[str] | None = None, resume: str | None 
             _finish(root, state, "done")
             log.info("nothing changed: every stage is up to date (%.1f s, no stage ran)", time.monotonic() - t0)
             return state
-        os.environ["VLASER_SWEEP_ID"] = state.sweep_id
-        from prefect.task_runners import ThreadPoolTaskRunner
-
-        flow = load_flow(root).with_options(task_runner=ThreadPoolTaskRunner(max_workers=params.sweep.concurrency))
-        failures = flow(root=str(root), sweep_id=state.sweep_id, variants=list(plan.mixtures),
-                        timeout_s=params.sweep.stage_timeout_s,
-                        retries=params.sweep.retries, retry_delay_s=list(params.sweep.retry_delay_s))
+        failures = _run_flow(root, params, plan, state)
         state = load_state(root, state.sweep_id)
         _finish(root, state, "failed" if failures else "done")
+        open_tracking(params.tracking, root).finish(state.mlflow_parent_run, "FAILED" if failures else "FINISHED")
         if failures:
             lines = "\n".join(f"  - {stage}: {err}" for stage, err in failures.items())
             raise SweepFailed(state.sweep_id, f"sweep {state.sweep_id} failed:\n{lines}\n"
@@ -100,6 +99,25 @@ def run_sweep(root: Path, variants: list[str] | None = None, resume: str | None 
         return state
     finally:
         lock.release()
+
+
+def _run_flow(root: Path, params: Params, plan: SweepPlan, state: SweepState) -> dict[str, str]:
+    """Open the sweep's MLflow parent run and run the Prefect flow once; {failed stage: error}."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    os.environ["VLASER_SWEEP_ID"] = state.sweep_id
+    parent = open_tracking(params.tracking, root).start_sweep_run(
+        state.sweep_id, preset=params.preset, params={"variants": ",".join(plan.mixtures), **params.sweep.model_dump()})
+    state.mlflow_parent_run = parent.run_id
+    state.save(root)
+    flow = load_flow(root).with_options(task_runner=ThreadPoolTaskRunner(max_workers=params.sweep.concurrency))
+    try:
+        return flow(root=str(root), sweep_id=state.sweep_id, variants=list(plan.mixtures),
+                    timeout_s=params.sweep.stage_timeout_s, retries=params.sweep.retries,
+                    retry_delay_s=list(params.sweep.retry_delay_s))
+    except BaseException:
+        _finish(root, load_state(root, state.sweep_id), "interrupted")  # resumable: DVC knows what is done
+        raise
 
 
 def _cached():
