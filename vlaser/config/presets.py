@@ -20,8 +20,8 @@ _PAPER_TRAIN = {
         "checkpoint_every": 500, "engine": {"kind": "deepspeed", "zero_stage": 2, "precision": "bf16"},
     },
     "finetune": {
-        # 10 epochs over the demonstrations; the step count is set for ~100k frames at batch 1024.
-        "steps": 1000, "micro_batch": 32, "global_batch": 1024, "lr": 5.0e-5, "expert_lr": 5.0e-5,
+        # 10 epochs over the demonstrations: steps = 10 x demo frames / 1024 (``epochs`` replaces ``steps``).
+        "epochs": 10.0, "steps": 1000, "micro_batch": 32, "global_batch": 1024, "lr": 5.0e-5, "expert_lr": 5.0e-5,
         "warmup_steps": 50, "checkpoint_every": 200,
         "engine": {"kind": "deepspeed", "zero_stage": 2, "precision": "bf16"},
     },
