@@ -156,8 +156,8 @@ def tokens_per_tile(cfg) -> int:
 
 def prompt_text(instruction: str, tiles: int, cfg) -> str:
     """The user turn that asks for a generation: image block, instruction, then the assistant header."""
-    return (f"{IM_START}user\n{image_block(tokens_per_tile(cfg), tiles)}\n{instruction}{IM_END}\n"
-            f"{IM_START}assistant\n")
+    image = f"{image_block(tokens_per_tile(cfg), tiles)}\n" if tiles else ""  # text-only prompts: no block
+    return f"{IM_START}user\n{image}{instruction}{IM_END}\n{IM_START}assistant\n"
 
 
 def encode_prompts(tokenizer, cfg, instructions: Sequence[str], tiles: Sequence[int] | None = None,
