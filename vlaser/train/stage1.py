@@ -66,7 +66,7 @@ def pretrain(cfg: PretrainSection, model_cfg: ModelSection, mixture_dir: Path | 
     loop_cfg = cfg.model_copy(update={"seed": run_seed(cfg.seed, seed)})
     parents = parent_digest(mixture_dir) if mixture_dir is not None and (mixture_dir / "meta.json").is_file() else {}
     settings = {"pretrain": cfg.model_dump(mode="json"), "model": model_cfg.model_dump(mode="json"),
-                "seed": seed, "inputs": parents, "records": len(records)}
+                "seed": seed, "inputs": {"mixture": next(iter(parents.values()), None)}, "records": len(records)}
     if records:
         model.train()
         data = SftDataset(records, mixture_dir, tokenizer, ImageProcessor(model_cfg), model_cfg)

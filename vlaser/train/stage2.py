@@ -84,9 +84,11 @@ def finetune(cfg: FinetuneSection, model_cfg: ModelSection, vlm_dir: Path, demos
         policy = VLAPolicy(vlm, model_cfg)
     data = DemoChunks(episodes, stats, model_cfg.chunk_size, model_cfg.state_dim, model_cfg.action_dim)
     loop_cfg = resolve_steps(cfg, len(data)).model_copy(update={"seed": run_seed(cfg.seed, seed)})
-    parents = {**parent_digest(vlm_dir), **parent_digest(demos_dir)}
+    vlm_parent, demos_parent = parent_digest(vlm_dir), parent_digest(demos_dir)
+    parents = {**vlm_parent, **demos_parent}
+    inputs = {"vlm": next(iter(vlm_parent.values())), "demos": next(iter(demos_parent.values()))}
     settings = {"finetune": cfg.model_dump(mode="json"), "model": model_cfg.model_dump(mode="json"),
-                "seed": seed, "inputs": parents, "episodes": len(episodes), "samples": len(data)}
+                "seed": seed, "inputs": inputs, "episodes": len(episodes), "samples": len(data)}
     policy.train()
     collate = DemoCollate(tokenizer, ImageProcessor(model_cfg), model_cfg, cfg.image_shift)
     summary = train_loop(FlowLoss(policy, cfg.noise_samples), param_groups(policy, cfg), data, collate, loop_cfg,

@@ -11,8 +11,14 @@ tiny training step.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
+
+
+def _key(name: str) -> str:
+    """An MLflow-legal key: letters, digits, ``_ - . / space``; at most 250 characters."""
+    return re.sub(r"[^A-Za-z0-9_\-./ ]", "_", name)[:250]
 
 
 class MlflowTracker:
@@ -30,7 +36,7 @@ class MlflowTracker:
     def log_params(self, params: dict[str, Any]) -> None:
         from mlflow.entities import Param
 
-        items = [Param(k[:250], str(v)[:6000]) for k, v in params.items()]
+        items = [Param(_key(k), str(v)[:6000]) for k, v in params.items()]
         for i in range(0, len(items), 100):  # MLflow caps params per batch at 100
             self.client.log_batch(self.run_id, params=items[i:i + 100])
 
@@ -38,7 +44,7 @@ class MlflowTracker:
         from mlflow.entities import Metric
 
         ts = int(time.time() * 1000)
-        self._pending.extend(Metric(k, float(v), ts, step) for k, v in metrics.items() if v is not None)
+        self._pending.extend(Metric(_key(k), float(v), ts, step) for k, v in metrics.items() if v is not None)
         self._steps += 1
         if self._steps % self.flush_every == 0:
             self.flush()
@@ -46,7 +52,7 @@ class MlflowTracker:
     def set_tags(self, tags: dict[str, Any]) -> None:
         from mlflow.entities import RunTag
 
-        self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        self.client.log_batch(self.run_id, tags=[RunTag(_key(k), str(v)) for k, v in tags.items()])
 
     def flush(self) -> None:
         while self._pending:
