@@ -33,7 +33,8 @@ _BARE_RE = re.compile(r"\[\s*\[(.*?)\]\s*\]", re.S)
 
 # ----------------------------------------------------------------------------------------- text helpers
 def _fmt(v: float) -> str:
-    return str(int(round(v)))
+    # clamped: a point projected just off the image must still give a valid [0, 1000] record
+    return str(min(COORD_MAX, max(0, int(round(v)))))
 
 
 def format_point(x: float, y: float) -> str:

@@ -74,7 +74,9 @@ def answer_points_px(text: str, width: int, height: int) -> np.ndarray | None:
             x0, y0, x1, y1 = vals
             if frac:
                 x0, x1, y0, y1 = x0 * width, x1 * width, y0 * height, y1 * height
-            ys, xs = np.mgrid[max(int(y0), 0):max(int(y1), 0), max(int(x0), 0):max(int(x1), 0)]
+            # clipped to the image, as text2pts' mask[y0:y1, x0:x1] is (a huge box must not allocate)
+            ys, xs = np.mgrid[min(max(int(y0), 0), height):min(max(int(y1), 0), height),
+                              min(max(int(x0), 0), width):min(max(int(x1), 0), width)]
             out.extend(zip(xs.ravel().tolist(), ys.ravel().tolist(), strict=True))
     return np.asarray(out, dtype=np.int64).reshape(-1, 2) if out else None
 
