@@ -59,6 +59,7 @@ class Tracking:
                  timeout_s: int = 10):
         self.root = Path(root or workspace_root()).resolve()
         self.uri = resolve_uri(uri, self.root)
+        self.shown_uri = redact_uri(self.uri)  # what messages and logs show: never a password
         self.artifact_location = artifact_location(artifacts, self.uri, self.root)
         self.experiment, self.mode, self.timeout_s = experiment, mode, timeout_s
         self.buffer = Buffer(state_dir(self.root) / BUFFER)
@@ -93,7 +94,7 @@ class Tracking:
 
     def _down_error(self, reason: str) -> UserError:
         return UserError(
-            f"MLflow tracking store {self.uri} is unreachable ({reason}); start it (e.g. `mlflow server "
+            f"MLflow tracking store {self.shown_uri} is unreachable ({reason}); start it (e.g. `mlflow server "
             f"--host 127.0.0.1 --port 5000`) or point tracking.mlflow_uri elsewhere, or set "
             f"tracking.when_unreachable: buffer to keep records in {self.buffer.folder} and replay them "
             "with `vlaser tracking flush`")
@@ -142,7 +143,7 @@ class Tracking:
             reason, self._down, self._probed = self._down, None, False
             raise self._down_error(reason or "?")
         log.warning("MLflow tracking store %s unreachable (%s): records go to %s; replay them with "
-                    "`vlaser tracking flush`", self.uri, self._down, self.buffer.folder)
+                    "`vlaser tracking flush`", self.shown_uri, self._down, self.buffer.folder)
 
     @staticmethod
     def _as_user_error(err: Exception) -> Exception:
@@ -284,7 +285,7 @@ class Tracking:
         parent = next((r for r in runs if r.data.tags.get(TAG_ROLE) == "sweep"), None)
         children = [r for r in runs if r.data.tags.get(TAG_ROLE) == "variant"]
         if parent is None and not children:
-            raise UserError(f"no MLflow runs of sweep '{sweep_id}' in {self.uri} (experiment '{self.experiment}')")
+            raise UserError(f"no MLflow runs of sweep '{sweep_id}' in {self.shown_uri} (experiment '{self.experiment}')")
         return SweepRuns(sweep_id, parent, children)
 
     def flush_buffer(self) -> int:
@@ -303,7 +304,7 @@ class Tracking:
                 except Exception as err:
                     raise UserError(f"{f}: replaying '{op}' failed: {err}") from err
                 f.unlink()
-            log.info("replayed %d buffered tracking records into %s", len(files), self.uri)
+            log.info("replayed %d buffered tracking records into %s", len(files), self.shown_uri)
             return len(files)
 
 
@@ -318,6 +319,17 @@ class Tracker:
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         self.tracking.record_stage(self.run, self.stage, metrics=metrics, step=step)
+
+
+def redact_uri(uri: str) -> str:
+    """``uri`` with the password of ``user:password@host`` replaced by ``***`` (for messages and logs)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def _now() -> int:
