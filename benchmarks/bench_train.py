@@ -4,9 +4,11 @@ Builds the ``tiny`` preset's VLM and VLA (shapes from params.yaml) and a synthet
 stage's micro batch size, then measures optimizer steps of the plain engine and of the DeepSpeed
 engine (one CPU process, gloo, the preset's ZeRO stage) on identical copies of the same model,
 alternating engines in rounds so that load from other processes hits both alike. Prints the median
-step times, their ratio (DeepSpeed / plain; the aim is <= 1.15) and samples/s, measured in this run.
+wall and CPU time per step, their ratios (DeepSpeed / plain; the aim is <= 1.15) and samples/s,
+measured in this run. On a shared machine run it with one thread: OpenMP threads that spin-wait
+while other processes hold the cores make two-thread steps 10-30x slower and pure noise.
 
-    .venv/bin/python benchmarks/bench_train.py [--rounds 5] [--steps 3] [--zero 1]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_train.py [--rounds 5] [--steps 3] [--zero 1]
 """
 
 from __future__ import annotations
@@ -82,12 +84,15 @@ def groups(module):
     return [{"name": "all", "params": [p for p in module.parameters() if p.requires_grad]}]
 
 
-def timed(engine, batch, steps: int) -> list[float]:
+def timed(engine, batch, steps: int, cpu: list[float] | None = None) -> list[float]:
+    """Wall seconds per step; CPU seconds of this process per step appended to ``cpu``."""
     out = []
     for _ in range(steps):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         engine.train_step([batch])
         out.append(time.perf_counter() - t)
+        if cpu is not None:
+            cpu.append(time.process_time() - c)
     return out
 
 
@@ -97,17 +102,19 @@ def compare(name: str, module, batch, cfg, rounds: int, steps: int, zero: int) -
     ds = DeepSpeedEngine(ds_module, groups(ds_module), one_batch_cfg(cfg, "deepspeed", zero))
     timed(plain, batch, 2)
     timed(ds, batch, 2)  # warm-up: allocator, first-call paths
-    t_plain, t_ds = [], []
+    t_plain, t_ds, c_plain, c_ds = [], [], [], []
     for _ in range(rounds):  # alternate so that outside load hits both engines alike
-        t_plain += timed(plain, batch, steps)
-        t_ds += timed(ds, batch, steps)
-    mp, md = statistics.median(t_plain), statistics.median(t_ds)
-    lp, ld = min(t_plain), min(t_ds)  # the least-disturbed step of each: robust to load from other processes
+        t_plain += timed(plain, batch, steps, c_plain)
+        t_ds += timed(ds, batch, steps, c_ds)
     b = cfg.micro_batch
     print(f"{name}: micro batch {b}, {len(t_plain)} steps each, ZeRO {zero}")
-    print(f"  plain     median {mp * 1000:8.1f} ms/step ({b / mp:7.1f} samples/s), min {lp * 1000:8.1f} ms")
-    print(f"  deepspeed median {md * 1000:8.1f} ms/step ({b / md:7.1f} samples/s), min {ld * 1000:8.1f} ms")
-    print(f"  ratio deepspeed/plain = {md / mp:.3f} median, {ld / lp:.3f} min (aim <= 1.15)", flush=True)
+    for label, wall, cpu in (("plain    ", t_plain, c_plain), ("deepspeed", t_ds, c_ds)):
+        w = statistics.median(wall)
+        print(f"  {label} wall median {w * 1000:8.1f} ms/step ({b / w:7.1f} samples/s), min {min(wall) * 1000:8.1f} ms;"
+              f" CPU median {statistics.median(cpu) * 1000:8.1f} ms/step")
+    print(f"  ratio deepspeed/plain: wall median {statistics.median(t_ds) / statistics.median(t_plain):.3f}, "
+          f"wall min {min(t_ds) / min(t_plain):.3f}, CPU median {statistics.median(c_ds) / statistics.median(c_plain):.3f}"
+          " (aim <= 1.15)", flush=True)
 
 
 def main() -> None:

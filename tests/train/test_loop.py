@@ -18,6 +18,7 @@ from tests.train.toy import ListTracker, ToyData, ToyModel, collate
 from vlaser.config.train import PretrainSection
 from vlaser.errors import UserError
 from vlaser.train import checkpoints
+from vlaser.train.distributed import free_port
 from vlaser.train.loop import train_loop
 
 REPO = Path(__file__).resolve().parents[2]
@@ -144,3 +145,27 @@ def test_mlflow_store_receives_params_and_step_metrics(tmp_path):
         assert sorted(m.step for m in history) == list(range(1, 7)), key
     losses = sorted(client.get_metric_history(run.info.run_id, "toy/loss"), key=lambda m: m.step)
     assert all(m.value > 0 for m in losses)
+
+
+@pytest.mark.slow  # two launcher runs: ~100-150 s each on a loaded 2-core machine
+@pytest.mark.parametrize("engine", ["torch", "deepspeed"])
+def test_two_processes_under_torchrun_equal_one_process_with_accumulation(tmp_path, engine):
+    # world 2 x micro 4 (accum 1) and world 1 x micro 4 x accum 2 see the same global batches;
+    # input noise off because each process draws its own noise
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "VLASER_QUIET": "1", "PYTHONPATH": str(REPO), "TOY_NOISE": "0",
+           "TOY_ENGINE": engine}
+    for key in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(key, None)
+    runs = {}
+    for world in (1, 2):
+        launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(world),
+                    "--master_port", str(free_port())]
+        proc = subprocess.run([*launcher, "-m", "tests.train.run_toy", str(tmp_path / f"w{world}"), "6", "3"],
+                              cwd=REPO, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=400)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
+        assert len(lines) == world and all(x["world_size"] == world for x in lines)
+        runs[world] = next(x for x in lines if x["losses"])  # process 0 is the one with a tracker
+    assert runs[2]["losses"] == pytest.approx(runs[1]["losses"], abs=1e-5)
+    assert (tmp_path / "w2" / ".train_state" / "step_6" / "optimizer_rank1.safetensors").is_file()
