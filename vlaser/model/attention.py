@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from transformers.models.qwen2.modeling_qwen2 import apply_rotary_pos_emb, repeat_kv
+from transformers.models.qwen2.modeling_qwen2 import apply_rotary_pos_emb
 
 PREFIX, STATE, ACTION = 0, 1, 2
 
@@ -66,12 +66,13 @@ def suffix_positions(prefix_valid: torch.Tensor, offset: int, length: int) -> to
 
 
 def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, n_rep: int) -> torch.Tensor:
-    """Softmax attention, eager (same kernel for cached and uncached paths). q ``[B,H,Lq,D]``, k/v ``[B,KV,Lk,D]``."""
-    k, v = repeat_kv(k, n_rep), repeat_kv(v, n_rep)
-    scores = torch.matmul(q, k.transpose(-1, -2)) * (q.shape[-1] ** -0.5)
-    scores = scores.masked_fill(~mask[:, None, :, :], torch.finfo(scores.dtype).min)
-    probs = torch.softmax(scores.float(), dim=-1).to(q.dtype)
-    return torch.matmul(probs, v)
+    """Softmax attention (one kernel for the cached and uncached paths). q ``[B,H,Lq,D]``, k/v ``[B,KV,Lk,D]``.
+
+    ``scaled_dot_product_attention`` with ``enable_gqa`` shares each key/value head among ``n_rep``
+    query heads without copying the cache every denoising step.
+    """
+    return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, :, :],
+                                                            enable_gqa=n_rep > 1)
 
 
 def _qkv(layer, x: torch.Tensor, cos_sin, head_dim: int):

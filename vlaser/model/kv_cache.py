@@ -22,12 +22,16 @@ class PrefixCache:
         values: per layer, same shape.
         valid: bool ``[B, L_cached]``; False on prefix padding.
         prefix_valid: bool ``[B, L_prefix]`` (for the suffix positions).
+        action_rope: RoPE (cos, sin) at the P action positions (the same in every step).
+        action_mask: bool ``[B, P, L_cached + P]`` (the same in every step).
     """
 
     keys: list[torch.Tensor]
     values: list[torch.Tensor]
     valid: torch.Tensor
     prefix_valid: torch.Tensor
+    action_rope: tuple[torch.Tensor, torch.Tensor] | None = None
+    action_mask: torch.Tensor | None = None
 
     @property
     def length(self) -> int:

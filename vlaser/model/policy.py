@@ -105,17 +105,19 @@ class VLAPolicy(nn.Module):
             keys.append(k)
             values.append(v)
         cache_valid = torch.cat([valid.bool(), torch.ones_like(valid[:, :1], dtype=torch.bool)], dim=1)
-        return PrefixCache(keys, values, cache_valid, valid.bool())
+        # what every step reuses besides keys/values: RoPE at the action positions and the mask
+        n_act = self.chunk_size
+        rope = self._rope(h_s, att.suffix_positions(valid, 1, n_act))
+        keys_valid = torch.cat([cache_valid, torch.ones(valid.shape[0], n_act, dtype=torch.bool, device=valid.device)], 1)
+        mask = keys_valid[:, None, :].expand(-1, n_act, -1)
+        return PrefixCache(keys, values, cache_valid, valid.bool(), rope, mask)
 
     def denoise_step(self, cache: PrefixCache, noisy: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """Velocity for the action tokens only, attending to the cached prefix + state."""
         h = self.expert.embed_actions(noisy, t)
-        n_act = noisy.shape[1]
-        cs = self._rope(h, att.suffix_positions(cache.prefix_valid, 1, n_act))
-        keys_valid = torch.cat([cache.valid, torch.ones(h.shape[0], n_act, dtype=torch.bool, device=h.device)], 1)
-        mask = keys_valid[:, None, :].expand(-1, n_act, -1)
         for i, layer in enumerate(self.expert.layers):
-            (h,), _ = att.mixture_layer([layer], [h], [cs], mask, self.head_dim, self.n_rep, past=cache.layer(i))
+            (h,), _ = att.mixture_layer([layer], [h], [cache.action_rope], cache.action_mask, self.head_dim,
+                                        self.n_rep, past=cache.layer(i))
         return self.expert.velocity(h)
 
     # -- the two verbs --------------------------------------------------------------------------------
