@@ -140,7 +140,8 @@ def stage_eval_reasoning(p: Params, root: Path, key: StageKey) -> StageResult:
 
     vlm = model_dir(root, key.variant, key.seed, "vlm")
     out = report_dir(root, key.variant, key.seed, "reasoning")
-    benches = heldout_benchmarks(root / "data", p.eval_reasoning.benchmarks, p.eval_reasoning.max_items)
+    benches = heldout_benchmarks(root / "data", p.eval_reasoning.benchmarks, p.eval_reasoning.max_items,
+                                 public=p.eval_reasoning.public)
     report = evaluate_reasoning(vlm, benches, p.eval_reasoning, out)
     metrics = {f"reasoning/{b}": r["score"] for b, r in report["benchmarks"].items()}
     metrics["reasoning/avg"] = report["average"]
@@ -205,6 +206,22 @@ def _numbers(d: dict | None) -> dict[str, float]:
     return out
 
 
+def _log_timing(root: Path, key: StageKey, t0: float) -> None:
+    """Append the time spent inside the stage (for `vlaser status` and the orchestration benchmark)."""
+    import json
+    import os
+
+    from vlaser.recording import sweep_id
+
+    line = {"sweep": sweep_id(), "stage": key.dvc_name, "seconds": round(time.monotonic() - t0, 3)}
+    path = root / ".vlaser" / "timings.jsonl"
+    path.parent.mkdir(exist_ok=True)
+    with open(path, "a") as f:  # one short line per write: appends from sequential stages never interleave
+        f.write(json.dumps(line) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def run_stage(key: StageKey, params: Params, root: Path) -> StageResult:
     """Run one stage and record it (lineage + MLflow). The function DVC ends up calling."""
     if key.stage not in STAGES:
@@ -224,5 +241,6 @@ def run_stage(key: StageKey, params: Params, root: Path) -> StageResult:
     kwargs = {"tracker": recorder.tracker()} if key.stage in TRAINING else {}
     result = fn(params, root, key, **kwargs)
     recorder.finish(result, time.monotonic() - t0)
+    _log_timing(root, key, t0)
     log.info("%s done in %.1f s -> %s", key.dvc_name, time.monotonic() - t0, result.out)
     return result
