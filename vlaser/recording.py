@@ -45,6 +45,7 @@ class StageRecorder:
         from vlaser.tracking import CheckpointRef, DatasetRef
 
         key = self.key
+        link_parents(result.out, result.parents, self.root)
         register_artifact(result.out, url=self.params.tracking.lineage_url, root=self.root, sweep=sweep_id(),
                           variant=key.variant, seed=key.seed, stage=key.dvc_name, mlflow_run_id=self.run.run_id)
         stage = key.stage if key.variant is None or key.seed is not None else f"{key.stage}.{key.variant}"
@@ -56,3 +57,26 @@ class StageRecorder:
             artifacts=[a for a in result.artifacts if Path(a).is_file()],
             checkpoints=[CheckpointRef.from_artifact(result.out)] if result.kind in CHECKPOINT_KINDS else [],
         )
+
+
+def link_parents(folder: Path, parents: list[Path], root: Path) -> None:
+    """Make the lineage edges in ``folder/meta.json`` complete and workspace-relative.
+
+    Science functions record the parents they know (sometimes as absolute paths, sometimes none);
+    the stage knows every input it declared to DVC. Both are merged here, keyed by path relative to the
+    workspace so that a copied or pulled workspace keeps its lineage.
+    """
+    from vlaser.io import read_meta, write_json
+
+    meta = read_meta(folder)
+
+    def rel(p: str | Path) -> str:
+        p = Path(p)
+        return p.relative_to(root).as_posix() if p.is_absolute() and p.is_relative_to(root) else str(p)
+
+    merged = {rel(p): d for p, d in meta.get("parents", {}).items()}
+    for p in parents:
+        merged.setdefault(rel(p), read_meta(p)["digest"])
+    if merged != meta.get("parents"):
+        meta["parents"] = dict(sorted(merged.items()))
+        write_json(Path(folder) / "meta.json", meta)

@@ -52,6 +52,7 @@ class StageResult:
     params: dict[str, Any] = field(default_factory=dict)  # the stage's own settings, for MLflow
     inputs: dict[str, Path] = field(default_factory=dict)  # datasets read: name -> folder (logged with digests)
     artifacts: list[Path] = field(default_factory=list)  # small files to attach to the MLflow run
+    parents: list[Path] = field(default_factory=list)  # artifact folders this one was made from (lineage edges)
 
 
 # --- paths (declared once here; dvc.yaml mirrors them) -------------------------------------------------
@@ -112,7 +113,8 @@ def stage_mixture(p: Params, root: Path, key: StageKey) -> StageResult:
     summary = build_mixture(key.variant, spec, p.mixture, sources, out)
     used = {name: sources[name] for name, w in spec.sources.items() if w > 0}
     return StageResult(out, "mixture", _numbers(summary),
-                       {"size": p.mixture.size, "seed": p.mixture.seed, **spec.model_dump(mode="json")}, used)
+                       {"size": p.mixture.size, "seed": p.mixture.seed, **spec.model_dump(mode="json")}, used,
+                       parents=list(used.values()))
 
 
 def stage_pretrain(p: Params, root: Path, key: StageKey, tracker=None) -> StageResult:
@@ -121,7 +123,8 @@ def stage_pretrain(p: Params, root: Path, key: StageKey, tracker=None) -> StageR
     mix = mixture_dir(root, key.variant)
     out = model_dir(root, key.variant, key.seed, "vlm")
     metrics = pretrain(p.pretrain, p.model, mix, out, seed=key.seed, tracker=tracker)
-    return StageResult(out, "vlm", _numbers(metrics), p.pretrain.model_dump(mode="json"), {"mixture": mix})
+    return StageResult(out, "vlm", _numbers(metrics), p.pretrain.model_dump(mode="json"), {"mixture": mix},
+                       parents=[mix])
 
 
 def stage_finetune(p: Params, root: Path, key: StageKey, tracker=None) -> StageResult:
@@ -131,7 +134,8 @@ def stage_finetune(p: Params, root: Path, key: StageKey, tracker=None) -> StageR
     demos = demos_dir(root, p.demos.suite)
     out = model_dir(root, key.variant, key.seed, "vla")
     metrics = finetune(p.finetune, p.model, vlm, demos, out, seed=key.seed, tracker=tracker)
-    return StageResult(out, "vla", _numbers(metrics), p.finetune.model_dump(mode="json"), {"demos": demos})
+    return StageResult(out, "vla", _numbers(metrics), p.finetune.model_dump(mode="json"), {"demos": demos},
+                       parents=[vlm, demos])
 
 
 def stage_eval_reasoning(p: Params, root: Path, key: StageKey) -> StageResult:
@@ -145,8 +149,10 @@ def stage_eval_reasoning(p: Params, root: Path, key: StageKey) -> StageResult:
     report = evaluate_reasoning(vlm, benches, p.eval_reasoning, out)
     metrics = {f"reasoning/{b}": r["score"] for b, r in report["benchmarks"].items()}
     metrics["reasoning/avg"] = report["average"]
+    heldout = [d for d in (*(root / "data" / "indomain").glob("*"), *(root / "data" / "ood").glob("*"))
+               if (d / "heldout.jsonl").is_file()]
     return StageResult(out, "reasoning_report", metrics, p.eval_reasoning.model_dump(mode="json"),
-                       artifacts=[out / "reasoning.json"])
+                       {d.name: d for d in heldout}, artifacts=[out / "reasoning.json"], parents=[vlm, *heldout])
 
 
 def stage_eval_closed_loop(p: Params, root: Path, key: StageKey) -> StageResult:
@@ -163,15 +169,18 @@ def stage_eval_closed_loop(p: Params, root: Path, key: StageKey) -> StageResult:
     metrics["success/avg"] = report["average"]["rate"]
     videos = sorted((out / "videos").glob("*.mp4"))[:2] if (out / "videos").is_dir() else []
     return StageResult(out, "closed_loop_report", metrics, cfg.model_dump(mode="json"),
-                       artifacts=[out / "closed_loop.json", *videos])
+                       artifacts=[out / "closed_loop.json", *videos], parents=[vla])
 
 
 def stage_aggregate(p: Params, root: Path, key: StageKey) -> StageResult:
     from vlaser.aggregate import aggregate
 
     out = root / "reports" / "summary"
-    summary = aggregate(root / "reports" / "runs", p.aggregate, out)
-    return StageResult(out, "summary", _numbers(summary), p.aggregate.model_dump(mode="json"))
+    runs = root / "reports" / "runs"
+    summary = aggregate(runs, p.aggregate, out)
+    reports = sorted(m.parent for m in runs.glob("*/s*/*/meta.json"))
+    return StageResult(out, "summary", _numbers(summary), p.aggregate.model_dump(mode="json"),
+                       artifacts=[f for f in out.glob("*.json") if f.name != "meta.json"], parents=reports)
 
 
 STAGES: dict[str, Callable[..., StageResult]] = {
