@@ -56,7 +56,7 @@ if eval_cmd._EVAL_AREAS:  # `eval` appears once an evaluation kind exists
     app.add_typer(eval_cmd.app, name="eval")
 
 # Areas register their verbs here as they land (one line each).
-_AREAS: list[str] = ["sweep_cmd", "lineage", "analysis"]
+_AREAS: list[str] = ["sweep_cmd", "lineage", "analysis", "doctor", "stack"]
 for _name in _AREAS:
     __import__(f"vlaser.cli.{_name}", fromlist=["register"]).register(app)
 
@@ -76,9 +76,18 @@ def main() -> None:
     except typer.Abort:
         sys.exit(130)
     except Exception as e:  # click usage errors carry their own exit code (2)
-        import click
-
-        if isinstance(e, click.ClickException):
+        if isinstance(e, _click_errors()):
             e.show()
             sys.exit(e.exit_code)
         raise
+
+
+def _click_errors() -> tuple[type[Exception], ...]:
+    """Usage-error classes: click's, and the copy of click that typer >= 0.2x vendors and raises."""
+    import click
+
+    try:
+        from typer._click.exceptions import ClickException as vendored
+    except ImportError:
+        return (click.ClickException,)
+    return (click.ClickException, vendored)
