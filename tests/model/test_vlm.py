@@ -72,9 +72,17 @@ def test_internvl3_2b_shapes_build_on_meta_with_published_size():
     assert abs(vision - 304e6) / 304e6 < 0.01, vision  # InternViT-300M-448px: ~304 M
 
 
-def test_local_source_needs_a_model_folder(tmp_path):
+def test_local_source_loads_an_hf_folder(tmp_path, cfg, tokenizer):
     from tests.model.conftest import small_cfg
+    from vlaser.model.checkpoint import save_vlm
 
-    cfg = small_cfg(source="local", path=str(tmp_path / "InternVL3-2B-hf"))
+    missing = small_cfg(source="local", path=str(tmp_path / "InternVL3-2B-hf"))
     with pytest.raises(UserError, match="InternVL3-2B-hf: not an InternVL3"):
-        load_local_vlm(cfg)
+        load_local_vlm(missing)
+    model = init_vlm(cfg, tokenizer, 2)
+    save_vlm(tmp_path / "hf", model, tokenizer, cfg)  # the same layout as a hub InternVL3-*-hf folder
+    local, tok = load_local_vlm(small_cfg(source="local", path=str(tmp_path / "hf")))
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), local.state_dict().values(), strict=True))
+    assert tok.encode("where is the red cube?") == tokenizer.encode("where is the red cube?")
+    with pytest.raises(UserError, match="takes 32 px tiles with patch 8"):
+        load_local_vlm(small_cfg(source="local", path=str(tmp_path / "hf"), vision={"image_size": 64}))
