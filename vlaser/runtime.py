@@ -46,8 +46,10 @@ def env_defaults(root: Path) -> dict[str, str]:
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
-        "OMP_NUM_THREADS": "2",
-        "MKL_NUM_THREADS": "2",
+        # the tiny models are dispatch-bound: one thread per process is as fast as two when idle and
+        # ~20x faster when anything else runs (measured, docs/model.md)
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
         # DeepSpeed JIT-builds a CPU comm op on first init (~76 s): keep one persistent folder per machine
         # so every stage of every sweep reuses it.
         "TORCH_EXTENSIONS_DIR": str(Path.home() / ".cache" / "vlaser" / "torch_extensions"),
