@@ -21,3 +21,11 @@ lint: setup
 
 dashboard: setup
 	@bash scripts/with-env.sh $(BIN)/vlaser dashboard
+
+## The tracking stack (PostgreSQL + MLflow server + Prefect server on 127.0.0.1); see docs/scaling.md.
+.PHONY: stack-up stack-down
+stack-up: setup
+	@bash scripts/with-env.sh $(BIN)/vlaser stack up --prefect
+
+stack-down:
+	@bash scripts/with-env.sh $(BIN)/vlaser stack down
