@@ -67,6 +67,17 @@ def _nonfinite(err: NonFiniteLoss, step: int, last_good: Path | None, desc: str)
         "Lower the learning rate or check the data, then run again (it resumes from that checkpoint).")
 
 
+def _start(engine, out: Path, settings: dict[str, Any], cfg: TrainCommon, desc: str) -> tuple[int, Path | None]:
+    """Resume from the newest step folder (-> its step), or seed every RNG for a fresh run (-> 0)."""
+    last_good = checkpoints.latest(out)
+    if last_good is None:
+        checkpoints.seed_everything(cfg.seed * 1000 + engine.dist.rank)  # distinct noise per process
+        return 0, None
+    start = checkpoints.load(last_good, engine, settings)["step"]
+    log.info("%s: resumed from %s (step %d of %d)", desc, last_good, start, cfg.steps)
+    return start, last_good
+
+
 def train_loop(model: nn.Module, groups: list[dict[str, Any]], dataset, collate, cfg: TrainCommon, out: Path,
                settings: dict[str, Any], tracker: Tracker | None = None, prefix: str = "train",
                desc: str = "train") -> dict[str, Any]:
@@ -87,13 +98,7 @@ def train_loop(model: nn.Module, groups: list[dict[str, Any]], dataset, collate,
     rank, world = engine.dist.rank, engine.dist.world_size
     sampler = StepSampler(len(dataset), cfg.seed, cfg.micro_batch, engine.accum, world, rank)
     tracker = tracker if engine.dist.is_main else None
-    last_good = checkpoints.latest(out)
-    start = 0
-    if last_good is not None:
-        start = checkpoints.load(last_good, engine, settings)["step"]
-        log.info("%s: resumed from %s (step %d of %d)", desc, last_good, start, cfg.steps)
-    else:
-        checkpoints.seed_everything(cfg.seed * 1000 + rank)  # distinct noise per process
+    start, last_good = _start(engine, out, settings, cfg, desc)
     if tracker is not None:
         tracker.log_params({f"{prefix}.{k}": v for k, v in checkpoints.flatten(settings).items()})
     info = {"settings": settings, "world_size": world, "engine": engine.kind}
