@@ -204,6 +204,12 @@ class DeepSpeedEngine(_Engine):
 
     def __init__(self, model: nn.Module, groups: list[dict[str, Any]], cfg: TrainCommon):
         super().__init__(model, groups, cfg)
+        import os
+
+        from vlaser.runtime import env_defaults, workspace_root
+
+        # the JIT-built comm op is cached here: one persistent folder, or every stage pays ~80 s again
+        os.environ.setdefault("TORCH_EXTENSIONS_DIR", env_defaults(workspace_root())["TORCH_EXTENSIONS_DIR"])
         import deepspeed
 
         if cfg.engine.zero_stage == 3:
