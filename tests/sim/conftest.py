@@ -1,6 +1,6 @@
 """Shared simulator fixtures: the cpu-default suite and one small demo set recorded once per session.
 
-Other areas may reuse ``sim_demo_dir`` (a finished data/demos/<suite>/ folder: PushCube + StackCube, two
+Other areas may reuse ``sim_demo_dir`` (a finished data/demos/<suite>/ folder: PushCube + PickCube, two
 successful expert episodes each, 64x64 frames) instead of recording their own.
 """
 
@@ -26,7 +26,7 @@ def cpu_suite(sim_params) -> SuiteSpec:
 
 @pytest.fixture(scope="session")
 def small_demo_suite(cpu_suite: SuiteSpec) -> SuiteSpec:
-    tasks = [t for t in cpu_suite.tasks if t.id in ("PushCube-v1", "StackCube-v1")]
+    tasks = [t for t in cpu_suite.tasks if t.id in ("PushCube-v1", "PickCube-v1")]
     return cpu_suite.model_copy(update={"tasks": tasks})
 
 

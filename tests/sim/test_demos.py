@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vlaser.errors import UserError
-from vlaser.io import dir_digest
+from vlaser.io import json_digest
 from vlaser.sim.demos import load_demos, record_demos
 
 pytestmark = pytest.mark.sim
@@ -34,14 +34,19 @@ def test_demos_load_as_episodes(sim_demo_dir, small_demo_suite, small_demo_cfg):
 
 
 def test_demos_are_byte_identical(sim_demo_dir, small_demo_suite, small_demo_cfg, tmp_path):
+    """Re-record one task of the session's demo set with the same settings: the same bytes."""
+    one = small_demo_suite.model_copy(update={"tasks": small_demo_suite.tasks[:1]})
     again = tmp_path / "cpu-default"
-    record_demos("cpu-default", small_demo_suite, small_demo_cfg, again)
-    files = sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file() and p.name != "meta.json")
-    assert files == sorted(p.relative_to(sim_demo_dir) for p in sim_demo_dir.rglob("*")
-                           if p.is_file() and p.name != "meta.json")
+    record_demos("cpu-default", one, small_demo_cfg, again)
+    files = sorted(p.relative_to(again) for p in (again / "episodes").rglob("*") if p.is_file())
+    assert len(files) == small_demo_cfg.episodes_per_task
     for rel in files:
         assert (again / rel).read_bytes() == (sim_demo_dir / rel).read_bytes(), rel
-    assert dir_digest(again) == dir_digest(sim_demo_dir)
+    entries = {e["file"]: e for e in json.loads((sim_demo_dir / "manifest.json").read_text())["episodes"]}
+    for e in json.loads((again / "manifest.json").read_text())["episodes"]:
+        assert e == entries[e["file"]]
+    manifest = json.loads((again / "manifest.json").read_text())
+    assert manifest["digest"] == json_digest([e["digest"] for e in manifest["episodes"]])
 
 
 def test_altered_demo_file_is_a_clear_error(sim_demo_dir, tmp_path):

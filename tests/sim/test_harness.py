@@ -19,7 +19,8 @@ EPISODE_KEYS = {"task_id", "seed", "steps", "success", "ever_success", "wall_s"}
 @pytest.fixture(scope="module")
 def expert_report(cpu_suite, tmp_path_factory):
     out = tmp_path_factory.mktemp("cl") / "expert"
-    return evaluate(ExpertPolicy(), "cpu-default", cpu_suite, 5, 1000, out, videos_per_task=1), out
+    # no videos: the expert never looks at the camera, so the harness runs without rendering
+    return evaluate(ExpertPolicy(), "cpu-default", cpu_suite, 5, 1000, out, videos_per_task=0), out
 
 
 def test_expert_solves_every_cpu_default_task(expert_report, cpu_suite):
@@ -29,7 +30,7 @@ def test_expert_solves_every_cpu_default_task(expert_report, cpu_suite):
         assert r["rate"] >= 0.8, f"{task_id}: expert {r['successes']}/{r['n']}"
 
 
-def test_report_schema_csv_and_videos(expert_report, cpu_suite):
+def test_report_schema_and_csv(expert_report, cpu_suite):
     report, out = expert_report
     on_disk = json.loads((out / "closed_loop.json").read_text())
     assert on_disk == json.loads(json.dumps(report))
@@ -47,14 +48,34 @@ def test_report_schema_csv_and_videos(expert_report, cpu_suite):
     assert sorted({e["seed"] for e in rows}) == [1000, 1001, 1002, 1003, 1004]
     with open(out / "episodes.csv") as f:
         assert len(list(csv.DictReader(f))) == len(rows)
-    videos = sorted(p.name for p in (out / "videos").glob("*.mp4"))
-    assert videos == sorted(f"{t.id}_s1000.mp4" for t in cpu_suite.tasks)
-    assert all((out / "videos" / v).stat().st_size > 1000 for v in videos)
-    assert (out / "meta.json").is_file()
+    assert (out / "meta.json").is_file() and not (out / "videos").exists()
+
+
+def test_videos_with_rendering(cpu_suite, tmp_path):
+    """With videos the camera renders; the outcome is the same as without (rendering is not physics)."""
+    import imageio.v2 as imageio
+
+    suite = cpu_suite.model_copy(update={"tasks": [t for t in cpu_suite.tasks if t.id == "PushCube-v1"]})
+    seen = []
+
+    class Looking(ExpertPolicy):
+        def act(self, obs):
+            seen.append(obs.rgb)
+            return super().act(obs)
+
+    with_video = evaluate(Looking(), "cpu-default", suite, 1, 1000, tmp_path / "v", videos_per_task=1)
+    without = evaluate(ExpertPolicy(), "cpu-default", suite, 1, 1000, tmp_path / "n", videos_per_task=0)
+    assert [e["steps"] for e in with_video["episodes"]] == [e["steps"] for e in without["episodes"]]
+    size = cpu_suite.image_size
+    assert seen[0].shape == (size, size, 3) and seen[0].std() > 5  # a real picture, not the blank frame
+    video = tmp_path / "v" / "videos" / "PushCube-v1_s1000.mp4"
+    frames = imageio.mimread(video)
+    assert len(frames) == with_video["episodes"][0]["steps"] + 1
+    assert frames[0].shape == (cpu_suite.render_size, cpu_suite.render_size, 3)
 
 
 def test_random_policy_rarely_succeeds(cpu_suite, tmp_path):
-    report = evaluate(RandomPolicy(seed=0), "cpu-default", cpu_suite, 2, 2000, tmp_path / "rnd", videos_per_task=0)
+    report = evaluate(RandomPolicy(seed=0), "cpu-default", cpu_suite, 3, 2000, tmp_path / "rnd", videos_per_task=0)
     total = sum(r["successes"] for r in report["tasks"].values())
     n = sum(r["n"] for r in report["tasks"].values())
     assert total / n <= 0.10

@@ -31,18 +31,21 @@ class StepResult:
 class SimEnv:
     """A single-env ManiSkill3 task on physx_cpu with ``pd_ee_delta_pose`` control."""
 
-    def __init__(self, suite_name: str, suite: SuiteSpec, task: TaskSpec, segmentation: bool = False) -> None:
+    def __init__(self, suite_name: str, suite: SuiteSpec, task: TaskSpec, segmentation: bool = False,
+                 render: bool = True) -> None:
         check_suite(suite_name, suite)
         if suite.requires_package:
             raise UserError(f"suite {suite_name!r} runs through the {suite.requires_package!r} package's own "
                             "(ManiSkill2-based) environments; this build has no adapter for them yet")
         check_rendering()
         check_registered(task.id)
-        self.suite, self.task, self.segmentation = suite, task, segmentation
+        self.suite, self.task, self.segmentation, self.render = suite, task, segmentation, render
         self.camera = suite.camera
-        self.env = _make(task.id, suite, segmentation)
+        self.env = _make(task.id, suite, segmentation, render)
         self.u = self.env.unwrapped
-        if self.camera not in self.u._sensors:
+        # without rendering (policies that never look, e.g. the expert) rgb is a black frame of the same shape
+        self._blank = np.zeros((suite.image_size, suite.image_size, 3), np.uint8)
+        if render and self.camera not in self.u._sensors:
             cams = ", ".join(self.u._sensors)
             self.close()
             raise UserError(f"task {task.id}: camera {self.camera!r} not found (cameras: {cams}); "
@@ -76,8 +79,11 @@ class SimEnv:
     # ------------------------------------------------------------------ observation
     def _observation(self, raw: dict) -> Observation:
         self.last_raw = raw
-        rgb = raw["sensor_data"][self.camera]["rgb"][0].numpy()
-        return Observation(rgb=area_resize(rgb, self.suite.image_size), proprio=self.proprio(),
+        if self.render:
+            rgb = area_resize(raw["sensor_data"][self.camera]["rgb"][0].numpy(), self.suite.image_size)
+        else:
+            rgb = self._blank
+        return Observation(rgb=rgb, proprio=self.proprio(),
                            instruction=self.task.instruction, task_id=self.task.id)
 
     def proprio(self) -> np.ndarray:
@@ -99,12 +105,12 @@ class SimEnv:
         self.env.close()
 
 
-def _make(task_id: str, suite: SuiteSpec, segmentation: bool):
+def _make(task_id: str, suite: SuiteSpec, segmentation: bool, render: bool = True):
     import gymnasium as gym
     import mani_skill.envs  # noqa: F401  (registers tasks)
 
     kwargs = dict(
-        obs_mode="rgb+segmentation" if segmentation else "rgb",
+        obs_mode=("rgb+segmentation" if segmentation else "rgb") if render else "none",
         control_mode="pd_ee_delta_pose",
         sim_backend="physx_cpu",
         render_backend="cpu",

@@ -40,7 +40,9 @@ class Phase:
 def arm_state(agent) -> dict:
     """TCP position/rotation/yaw and gripper opening of one Panda agent, as numpy."""
     q = agent.tcp.pose.raw_pose[0].numpy().astype(np.float64)
-    return {"tcp": q[:3], "tcp_R": quat_to_matrix(q[3:]), "finger": float(agent.robot.get_qpos()[0, -2:].sum())}
+    base = agent.robot.pose.raw_pose[0].numpy().astype(np.float64)
+    return {"tcp": q[:3], "tcp_R": quat_to_matrix(q[3:]), "finger": float(agent.robot.get_qpos()[0, -2:].sum()),
+            "base_R": quat_to_matrix(base[3:])}
 
 
 def pose_of(actor) -> tuple[np.ndarray, float]:
@@ -49,15 +51,20 @@ def pose_of(actor) -> tuple[np.ndarray, float]:
 
 
 def arm_action(state: dict, target: Target, max_step: float = 1.0) -> np.ndarray:
-    """Clipped proportional step from the current TCP pose toward ``target`` (7 normalised numbers)."""
-    dpos = (target.pos - state["tcp"]) / POS_SCALE
+    """Clipped proportional step from the current TCP pose toward ``target`` (7 normalised numbers).
+
+    Deltas are expressed in the arm's base frame (the controller's "root" frame): a rotated base (the
+    two-arm tasks) rotates both the translation and the rotation error into it.
+    """
+    rb = state["base_R"]
+    dpos = rb.T @ (target.pos - state["tcp"]) / POS_SCALE
     norm = float(np.linalg.norm(dpos))
     if norm > max_step:
         dpos *= max_step / norm
     r_target = rot_z(target.yaw) @ DOWN
     # measured on ManiSkill 3.0.1's Panda: a positive rotation action turns the TCP by the negative
     # world-frame angle, hence the minus sign (docs/sim.md)
-    drot = -matrix_to_euler_xyz(r_target @ state["tcp_R"].T) / ROT_SCALE
+    drot = -matrix_to_euler_xyz(rb.T @ r_target @ state["tcp_R"].T @ rb) / ROT_SCALE
     return np.concatenate([dpos, np.clip(drot, -1, 1), [target.gripper]]).astype(np.float32)
 
 
@@ -258,7 +265,7 @@ def yaw_of_R(r: np.ndarray) -> float:
     return math.atan2(rel[1, 0], rel[0, 0])
 
 
-EXPERTS: dict[str, type[PhaseExpert]] = {
+EXPERTS: dict[str, type] = {
     "PushCube-v1": PushCubeExpert,
     "PullCube-v1": PullCubeExpert,
     "PickCube-v1": PickCubeExpert,
@@ -266,10 +273,13 @@ EXPERTS: dict[str, type[PhaseExpert]] = {
 }
 
 
-def expert_for(task_id: str) -> type[PhaseExpert]:
+def expert_for(task_id: str):
     """The scripted expert class of a task, or UserError naming the tasks that have one."""
     from vlaser.errors import UserError
+    from vlaser.sim.experts_bimanual import TwoRobotPickCubeExpert, TwoRobotStackCubeExpert
 
+    EXPERTS.setdefault("TwoRobotPickCube-v1", TwoRobotPickCubeExpert)
+    EXPERTS.setdefault("TwoRobotStackCube-v1", TwoRobotStackCubeExpert)
     if task_id not in EXPERTS:
         raise UserError(f"no scripted expert for task {task_id!r} (experts exist for: {', '.join(sorted(EXPERTS))})")
     return EXPERTS[task_id]

@@ -10,6 +10,7 @@ Frames are picked evenly over the episode, first and last step (after the final 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 import numpy as np
 
@@ -76,16 +77,24 @@ def _snapshot(sim: SimEnv, specs, step: int, success: bool, phase: str) -> dict:
 
 def _frame(sim: SimEnv, task: TaskSpec, seed: int, snap: dict, phases: tuple[str, ...],
            size: int | None) -> FrameGT:
-    rgb, seg, k = snap["rgb"], snap["seg"], snap["K"].copy()
-    if size is not None and size != rgb.shape[0]:
-        scale = size / rgb.shape[0]
-        k[:2] *= scale  # pixel units scale; the principal point keeps its place in the image
-        rgb, seg = area_resize(rgb, size), nearest_resize(seg, size)
+    seg = snap["seg"]
     colors = {s.name: s for s in objects_of(task.id)}
     objects = {name: ObjectGT(name=name, mask=seg == sid, position=pos, color=colors[name].color,
                               size=None if colors[name].size is None else np.array(colors[name].size))
                for name, (sid, pos) in snap["objects"].items()}
-    return FrameGT(task_id=task.id, seed=seed, step=snap["step"], instruction=task.instruction, rgb=rgb,
-                   objects=objects, intrinsic=k, extrinsic=snap["E"], tcp_position=snap["tcp"],
-                   gripper_open=snap["gripper"] > GRIPPER_OPEN_WIDTH, success=snap["success"],
-                   phase=snap["phase"], phases=phases)
+    frame = FrameGT(task_id=task.id, seed=seed, step=snap["step"], instruction=task.instruction, rgb=snap["rgb"],
+                    objects=objects, intrinsic=snap["K"], extrinsic=snap["E"], tcp_position=snap["tcp"],
+                    gripper_open=snap["gripper"] > GRIPPER_OPEN_WIDTH, success=snap["success"],
+                    phase=snap["phase"], phases=phases)
+    return frame if size is None else rescale_frame(frame, size)
+
+
+def rescale_frame(frame: FrameGT, size: int) -> FrameGT:
+    """The same frame at ``size`` x ``size``: rgb area-averaged, masks nearest, K scaled with the pixels."""
+    if size == frame.height:
+        return frame
+    scale = size / frame.height
+    k = frame.intrinsic.copy()
+    k[:2] *= scale  # pixel-corner convention (cx = W/2): pure scaling, no half-pixel shift
+    objects = {n: replace(o, mask=nearest_resize(o.mask, size)) for n, o in frame.objects.items()}
+    return replace(frame, rgb=area_resize(frame.rgb, size), objects=objects, intrinsic=k)

@@ -54,7 +54,9 @@ def evaluate(policy, suite_name: str, suite: SuiteSpec, episodes: int, seed: int
     with atomic_dir(out_dir) as tmp:
         bar = progress_bar(len(specs) * episodes, desc=f"closed-loop {suite_name}", unit="ep")
         for task in specs:
-            sim = SimEnv(suite_name, suite, task)
+            # policies that never look at images (expert, random) run without the camera unless videos are wanted
+            render = videos_per_task > 0 or getattr(policy, "needs_images", True)
+            sim = SimEnv(suite_name, suite, task, render=render)
             try:
                 if hasattr(policy, "bind"):
                     policy.bind(sim)

@@ -19,6 +19,7 @@ class ExpertPolicy:
     """Scripted phase-machine expert; one action per call (P = 1), re-planned every step."""
 
     name = "expert"
+    needs_images = False  # acts from privileged state
 
     def __init__(self) -> None:
         self.sim = None
@@ -51,6 +52,7 @@ class RandomPolicy:
     """Uniform actions in [-1, 1]^A (the normalised action box), from one seeded generator."""
 
     name = "random"
+    needs_images = False
 
     def __init__(self, action_dim: int = 7, seed: int = 0, chunk: int = 1) -> None:
         self.rng = np.random.default_rng(seed)
@@ -70,6 +72,7 @@ class ConstantPolicy:
     """The same action chunk every call (benchmarks: measures the harness's own overhead)."""
 
     name = "constant"
+    needs_images = True  # benchmarks measure the full observation path
 
     def __init__(self, action: np.ndarray, chunk: int = 1) -> None:
         self.chunk_actions = np.tile(np.asarray(action, dtype=np.float32)[None, :], (chunk, 1))
