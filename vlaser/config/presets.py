@@ -41,11 +41,34 @@ def _internvl3(size: str, path: str) -> dict[str, Any]:
     }
 
 
+# The toy-scale study (issue 14; docs/study.md): the six default variants x 3 training seeds on two tasks where
+# the `base` variant is neither at floor nor at ceiling. Every number here comes from the calibration runs of
+# benchmarks/calibrate_study.py recorded in benchmarks/calibration*.jsonl and tabulated in docs/study.md:
+# PushCube + PullCube (PickCube/StackCube floor at CPU budgets), 20 demos per task, stage 2 at micro batch 16
+# (about half the CPU per step of batch 32), 20 closed-loop episodes per task on seeds 1000-1019.
+_STUDY_SUITE = "study"
+STUDY: dict[str, Any] = {
+    "sweep": {"variants": ["base", "ood", "qa", "spatial", "grounding", "all"], "seeds": [0, 1, 2]},
+    "sim": {"suites": {_STUDY_SUITE: {
+        "camera": "base_camera", "image_size": 64, "render_size": 128,
+        "tasks": [
+            {"id": "PushCube-v1", "instruction": "push the cube to the goal region", "max_steps": 100},
+            {"id": "PullCube-v1", "instruction": "pull the cube to the goal region", "max_steps": 100},
+        ],
+    }}},
+    "demos": {"suite": _STUDY_SUITE, "episodes_per_task": 20},
+    "indomain": {"suite": _STUDY_SUITE},
+    "pretrain": {"steps": 200, "micro_batch": 16, "global_batch": 16},
+    "finetune": {"steps": 300, "micro_batch": 16, "global_batch": 16, "checkpoint_every": 100},
+    "eval_closed_loop": {"suite": _STUDY_SUITE, "episodes": 20, "seed": 1000},
+}
+
 PRESETS: dict[str, dict[str, Any]] = {
     # params.yaml itself is the tiny preset
     "tiny": {},
     "internvl3-2b": _internvl3("2b", "checkpoints/InternVL3-2B-hf"),
     "internvl3-8b": _internvl3("8b", "checkpoints/InternVL3-8B-hf"),
+    "study": STUDY,
 }
 
 
