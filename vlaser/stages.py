@@ -122,7 +122,10 @@ def stage_pretrain(p: Params, root: Path, key: StageKey, tracker=None) -> StageR
 
     mix = mixture_dir(root, key.variant)
     out = model_dir(root, key.variant, key.seed, "vlm")
-    metrics = pretrain(p.pretrain, p.model, mix, out, seed=key.seed, tracker=tracker)
+    # the tiny tokenizer is trained on the mixture's text: add every task instruction so stage-2 prompts
+    # tokenise well for every variant, including `base` (no mixture text at all)
+    instructions = sorted({t.instruction for suite in p.sim.suites.values() for t in suite.tasks})
+    metrics = pretrain(p.pretrain, p.model, mix, out, seed=key.seed, tracker=tracker, extra_texts=instructions)
     return StageResult(out, "vlm", _numbers(metrics), p.pretrain.model_dump(mode="json"), {"mixture": mix},
                        parents=[mix])
 
