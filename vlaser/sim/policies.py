@@ -99,4 +99,7 @@ def make_policy(spec: str, seed: int = 0):
         raise UserError(f"VLA checkpoints not supported yet (vlaser.model.agent is missing: {err})") from None
     if not hasattr(VLAAgent, "from_checkpoint"):
         raise UserError("VLA checkpoints not supported yet (VLAAgent.from_checkpoint is missing)")
-    return VLAAgent.from_checkpoint(path), None
+    agent = VLAAgent.from_checkpoint(path, seed=seed)
+    if not hasattr(agent, "name"):
+        agent.name = str(path)  # closed_loop.json's "policy": the checkpoint it came from
+    return agent, getattr(getattr(agent, "cfg", None), "exec_horizon", None)
