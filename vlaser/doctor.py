@@ -174,31 +174,46 @@ def report_folders(root: Path) -> list[tuple[str, str | None, int | None, str]]:
     return found
 
 
-def _recorded_stages(tracking: Any) -> dict[tuple[str | None, int | None], set[str]]:
-    """{(variant, seed) or (None, None) for sweep runs: stage names with metrics} over every run."""
-    from vlaser.tracking.convention import TAG_ROLE, TAG_SEED, TAG_VARIANT
+RunKey = tuple[str | None, str | None, int | None]  # (sweep id, variant, seed); variant None = the sweep's run
+
+
+def _recorded_stages(tracking: Any) -> dict[RunKey, set[str]]:
+    """{(sweep, variant, seed): stage names with metrics in that run}, over every run of the experiment."""
+    from vlaser.tracking.convention import TAG_ROLE, TAG_SEED, TAG_SWEEP, TAG_VARIANT
 
     exp = tracking.client.get_experiment_by_name(tracking.experiment)
     if exp is None:
         return {}
-    seen: dict[tuple[str | None, int | None], set[str]] = {}
+    seen: dict[RunKey, set[str]] = {}
     token = None
     while True:
         page = tracking.client.search_runs([exp.experiment_id], max_results=1000, page_token=token)
         for r in page:
             tags = r.data.tags
-            if tags.get(TAG_ROLE) == "variant":
-                key = (tags.get(TAG_VARIANT), int(tags.get(TAG_SEED, "-1")))
-            else:
-                key = (None, None)
-            seen.setdefault(key, set()).update(k.split("/", 1)[0] for k in r.data.metrics)
+            variant = tags.get(TAG_VARIANT) if tags.get(TAG_ROLE) == "variant" else None
+            seed = int(tags[TAG_SEED]) if variant is not None and tags.get(TAG_SEED, "").isdigit() else None
+            stages = {k.split("/", 1)[0] for k in r.data.metrics}
+            for sweep in (tags.get(TAG_SWEEP), None):  # None: "in any sweep"
+                seen.setdefault((sweep, variant, seed), set()).update(stages)
         token = page.token
         if not token:
             return seen
 
 
+def _producing_sweeps(root: Path, url: str | None) -> dict[str, str | None]:
+    """{artifact path: sweep id that registered it} from the lineage registry ({} when unusable)."""
+    from vlaser.lineage import open_registry
+
+    try:
+        with open_registry(url, root) as reg:
+            return {row.path: row.sweep for row in reg.all()}
+    except UserError:
+        return {}  # the lineage check reports the database itself
+
+
 def check_tracking(root: Path, settings: Any) -> list[Finding]:
-    """Store reachable, no buffered records, a run with the stage's metrics for every report folder."""
+    """Store reachable, no buffered records, and for every report folder a run of the sweep that produced
+    it (per the lineage registry; any sweep when unknown) holding that stage's metrics."""
     from vlaser.tracking import open_tracking
 
     tracking = open_tracking(settings, root, mode="fail")
@@ -221,12 +236,15 @@ def check_tracking(root: Path, settings: Any) -> list[Finding]:
                                "start the tracking server (or fix tracking.mlflow_uri), then `vlaser tracking flush`"))
         return out
     recorded = _recorded_stages(tracking)
+    sweeps = _producing_sweeps(root, settings.lineage_url)
     for path, variant, seed, stage in reports:
-        if stage not in recorded.get((variant, seed), set()):
-            who = f"variant {variant} seed {seed}" if variant else "the sweep"
-            fix = ("`vlaser tracking flush` (its records are buffered)" if pending else
-                   f"re-record it: `vlaser stage {stage}" + (f" --variant {variant} --seed {seed}`" if variant else "`"))
-            out.append(Finding("tracking", "no-run", path, f"no MLflow run of {who} holds {stage} metrics", fix))
+        sweep = sweeps.get(path)
+        if stage in recorded.get((sweep, variant, seed), set()):
+            continue
+        who = (f"variant {variant} seed {seed}" if variant else "the sweep") + (f" of sweep {sweep}" if sweep else "")
+        fix = ("`vlaser tracking flush` (its records are buffered)" if pending else
+               f"re-record it: `vlaser stage {stage}" + (f" --variant {variant} --seed {seed}`" if variant else "`"))
+        out.append(Finding("tracking", "no-run", path, f"no MLflow run of {who} holds {stage} metrics", fix))
     return out
 
 

@@ -46,8 +46,11 @@ class StageRecorder:
 
         key = self.key
         link_parents(result.out, result.parents, self.root)
-        register_artifact(result.out, url=self.params.tracking.lineage_url, root=self.root, sweep=sweep_id(),
-                          variant=key.variant, seed=key.seed, stage=key.dvc_name, mlflow_run_id=self.run.run_id)
+        # artifacts nested in the output (data/indomain/<kind>/, each with its meta.json) too, so the
+        # registry holds what `vlaser lineage --rebuild` would index (`vlaser doctor` compares them)
+        for folder in [*_nested_artifacts(result.out), result.out]:
+            register_artifact(folder, url=self.params.tracking.lineage_url, root=self.root, sweep=sweep_id(),
+                              variant=key.variant, seed=key.seed, stage=key.dvc_name, mlflow_run_id=self.run.run_id)
         stage = key.stage if key.variant is None or key.seed is not None else f"{key.stage}.{key.variant}"
         if key.source:
             stage = f"{key.stage}.{key.source}"
@@ -80,3 +83,11 @@ def link_parents(folder: Path, parents: list[Path], root: Path) -> None:
     if merged != meta.get("parents"):
         meta["parents"] = dict(sorted(merged.items()))
         write_json(Path(folder) / "meta.json", meta)
+
+
+def _nested_artifacts(out: Path) -> list[Path]:
+    """Finished artifact folders strictly inside ``out`` (a meta.json of their own; temp folders skipped)."""
+    from vlaser.io import META
+
+    return [m.parent for m in sorted(Path(out).rglob(f"*/{META}"))
+            if not any(part.startswith(".") for part in m.parent.relative_to(out).parts)]

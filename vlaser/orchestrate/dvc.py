@@ -95,5 +95,16 @@ def stage_error(outcome: ReproOutcome) -> str:
     if outcome.timed_out:
         return f"timed out after {outcome.seconds:.0f} s (sweep.stage_timeout_s)"
     lines = [ln for ln in outcome.output_tail.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if ln.startswith("error:") or "Error" in ln.split(":")[0]]
+    user = [ln for ln in lines if ln.startswith("error:")]  # a UserError, as stage_entry prints it
+    if not user and (exc := _exception_line(lines)):  # a crash: the traceback's exception line, whatever
+        return exc[:500]  # the class is called (not DVC's own "ERROR: failed to reproduce ..." after it)
+    errors = user or [ln for ln in lines if "Error" in ln.split(":")[0]]
     return (errors[-1] if errors else (lines[-1] if lines else f"exit code {outcome.returncode}"))[:500]
+
+
+def _exception_line(lines: list[str]) -> str | None:
+    """The exception line of the last Python traceback in ``lines`` (None without one)."""
+    marks = [i for i, ln in enumerate(lines) if ln.startswith("Traceback (most recent call last)")]
+    if not marks:
+        return None
+    return next((ln for ln in lines[marks[-1] + 1:] if not ln.startswith(" ")), None)

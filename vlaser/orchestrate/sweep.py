@@ -106,9 +106,13 @@ def _run_flow(root: Path, params: Params, plan: SweepPlan, state: SweepState) ->
     from prefect.task_runners import ThreadPoolTaskRunner
 
     os.environ["VLASER_SWEEP_ID"] = state.sweep_id
+    # a resume keeps the params logged at the start: MLflow refuses changed values, and raising a timeout
+    # (or retries) after a failure, then resuming, is the documented repair
+    first = state.mlflow_parent_run is None
     parent = open_tracking(params.tracking, root).start_sweep_run(
-        state.sweep_id, preset=params.preset, params={"variants": ",".join(plan.mixtures), **params.sweep.model_dump()})
-    state.mlflow_parent_run = parent.run_id
+        state.sweep_id, preset=params.preset,
+        params={"variants": ",".join(plan.mixtures), **params.sweep.model_dump()} if first else None)
+    state.mlflow_parent_run = parent.run_id or state.mlflow_parent_run
     state.save(root)
     flow = load_flow(root).with_options(task_runner=ThreadPoolTaskRunner(max_workers=params.sweep.concurrency))
     try:
