@@ -103,6 +103,8 @@ def run_sweep(root: Path, variants: list[str] | None = None, resume: str | None 
 
 def _run_flow(root: Path, params: Params, plan: SweepPlan, state: SweepState) -> dict[str, str]:
     """Open the sweep's MLflow parent run and run the Prefect flow once; {failed stage: error}."""
+    if params.tracking.prefect_api_url:  # a configured Prefect server instead of the ephemeral API
+        os.environ["PREFECT_API_URL"] = params.tracking.prefect_api_url
     from prefect.task_runners import ThreadPoolTaskRunner
 
     os.environ["VLASER_SWEEP_ID"] = state.sweep_id

@@ -161,7 +161,9 @@ class TorchEngine(_Engine):
         if self.dist.world_size > 1:
             dist.init_torch_group()
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.module = nn.parallel.DistributedDataParallel(self.module, device_ids=ids)
+            # stage 2 never touches the VLM's LM head (actions come from the expert), so some parameters get
+            # no gradient; DDP must be told, or it stops at the first step waiting for their reduction
+            self.module = nn.parallel.DistributedDataParallel(self.module, device_ids=ids, find_unused_parameters=True)
         self.bf16 = cfg.engine.precision == "bf16"
 
     def train_step(self, micro_batches: list[Batch]) -> StepStats:
