@@ -151,10 +151,40 @@ def table(results: Path) -> str:
     return "\n".join(rows)
 
 
+def estimate(results: Path, variants: int = 6, seeds: int = 3, cores: int = 2, pretrain_steps: int = 200,
+             reasoning_items: int = 500) -> str:
+    """The full study's CPU time from the measured per-phase CPU seconds (last run in ``results``).
+
+    One process per core (OMP_NUM_THREADS=1), so wall time on idle cores ~ total CPU / cores. Stage 1 runs
+    for the five non-base variants only; the reasoning eval is bounded by 5 benchmarks x max_items 100.
+    """
+    run = json.loads(results.read_text().splitlines()[-1])
+    pre = json.loads(results.with_name("calibration_pretrain.jsonl").read_text().splitlines()[-1])
+    rea = json.loads(results.with_name("calibration_reasoning.jsonl").read_text().splitlines()[-1])
+    pre_step = pre["times"]["pretrain"]["cpu_s"] / pre["steps"]
+    rea_item = rea["times"]["eval_reasoning"]["cpu_s"] / rea["items"]
+    t = run["times"]
+    per_run = {"pretrain (non-base)": pre_step * pretrain_steps, "finetune": t["finetune"]["cpu_s"],
+               "eval_reasoning": rea_item * reasoning_items, "eval_closed_loop": t["eval_closed_loop"]["cpu_s"]}
+    n = variants * seeds
+    total = (per_run["pretrain (non-base)"] * (variants - 1) * seeds + t["pretrain"]["cpu_s"] * seeds
+             + (per_run["finetune"] + per_run["eval_reasoning"] + per_run["eval_closed_loop"]) * n)
+    lines = ["- per (variant, seed), CPU s: " + ", ".join(f"{k} {v:.0f}" for k, v in per_run.items()),
+             f"  (stage 1: {pre_step:.2f} s/step x {pretrain_steps} steps; reasoning: {rea_item:.3f} s/item x "
+             f"{reasoning_items} items; finetune and closed loop: run {run['label']})",
+             f"- {variants} variants x {seeds} seeds = {n} runs: {total:.0f} CPU s = {total / 60:.0f} CPU min",
+             f"- on {cores} idle cores, one process per core: about {total / cores / 60:.0f} min, plus the one-off "
+             f"stages (demos: {t['demos']['cpu_s'] or 'cached'} CPU s in the first run; in-domain and OOD data, "
+             "mixtures)"]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.table:
         print(table(args.results))
+        print()
+        print(estimate(args.results))
         return 0
     apply_env_defaults()
     p, suite = load_settings(args)
