@@ -108,12 +108,17 @@ def dashboard_cmd(
     reports: Path = typer.Option(Path("reports"), "--reports", help="Sweep folder shown first."),
 ) -> None:
     """Start the Streamlit dashboard (overview, correlation, variant detail, lineage, published)."""
-    import subprocess
+    import os
+    import sys
 
     if not _APP.is_file():
         raise UserError(f"{_APP}: dashboard app not found (run from a source checkout)")
     typer.echo(f"dashboard on http://{host}:{port}  (Ctrl+C stops it)")
-    raise typer.Exit(subprocess.call(dashboard_argv(_APP, host, port, reports.resolve())))
+    sys.stdout.flush()
+    # become streamlit (no wrapper process): a signal to `vlaser dashboard` reaches the server itself,
+    # so stopping it never leaves an orphaned server behind
+    argv = dashboard_argv(_APP, host, port, reports.resolve())
+    os.execv(argv[0], argv)
 
 
 def register(app: typer.Typer) -> None:
