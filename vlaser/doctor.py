@@ -130,12 +130,15 @@ def _dvc_fix(stage: str, changes: list[Any]) -> tuple[str, str, str]:
                     other.append(f"{what}: {', '.join(items) if isinstance(items, dict) else items}")
         else:
             other.append(str(ch))
-    if outs and not other:
+    detail = "; ".join(other + [f"{p} {s}" for p, s in sorted(outs.items())])
+    if outs and not other and "not in cache" not in outs.values():
         paths = " ".join(sorted(outs))
-        detail = "; ".join(f"{p} {s}" for p, s in sorted(outs.items()))
         return ("outs-changed", f"outputs differ from what DVC recorded ({detail})",
-                f"`dvc checkout {paths}` (restores them from the DVC cache; if that fails, `dvc repro -f {stage}`)")
-    detail = "; ".join(other + [f"changed outs: {p} {s}" for p, s in sorted(outs.items())])
+                f"`dvc checkout --force {paths}` restores them from the DVC cache (DVC does not re-hash its "
+                f"cache: run `vlaser doctor` again; if the lineage check then finds them corrupt, `vlaser sweep`)")
+    if "not in cache" in outs.values():
+        return ("not-in-cache", f"the DVC cache has no intact copy ({detail})",
+                f"`vlaser sweep` re-runs the stage and re-fills the cache (`dvc repro -f {stage}` without Prefect)")
     return ("stale-stage", f"not up to date ({detail})",
             "`vlaser sweep` (or `vlaser resume SWEEP`; `dvc repro` without Prefect) re-runs what changed")
 

@@ -79,7 +79,24 @@ def main() -> None:
         if isinstance(e, _click_errors()):
             e.show()
             sys.exit(e.exit_code)
+        if _disk_full(e):  # not a bug: say so in one line, and how to finish what was interrupted
+            where = f" writing {e.filename}" if getattr(e, "filename", None) else ""
+            Console(stderr=True).print(f"error: no space left on device{where}. Free space, then `vlaser resume "
+                                       "SWEEP` (`vlaser status` names it) finishes what was interrupted; nothing "
+                                       "unfinished is recorded as done.", markup=False, highlight=False)
+            sys.exit(1)
         raise
+
+
+def _disk_full(err: BaseException | None) -> bool:
+    """True when ``err`` or an exception it was raised from is ENOSPC/EDQUOT (a full disk or quota)."""
+    import errno
+
+    while err is not None:
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
 
 
 def _click_errors() -> tuple[type[Exception], ...]:

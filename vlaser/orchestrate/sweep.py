@@ -20,7 +20,7 @@ from vlaser.log import get_logger
 from vlaser.orchestrate import dvc
 from vlaser.orchestrate.plan import SweepPlan, make_plan
 from vlaser.orchestrate.state import SweepState, load_state, new_sweep_id, now
-from vlaser.tracking import open_tracking
+from vlaser.tracking import RunRef, open_tracking
 
 log = get_logger("sweep")
 
@@ -91,7 +91,9 @@ def run_sweep(root: Path, variants: list[str] | None = None, resume: str | None 
         failures = _run_flow(root, params, plan, state)
         state = load_state(root, state.sweep_id)
         _finish(root, state, "failed" if failures else "done")
-        open_tracking(params.tracking, root).finish(state.mlflow_parent_run, "FAILED" if failures else "FINISHED")
+        # by identity, not only by id: during a tracking outage the parent run exists only in the buffer
+        parent = RunRef(state.sweep_id, run_id=state.mlflow_parent_run)
+        open_tracking(params.tracking, root).finish(parent, "FAILED" if failures else "FINISHED")
         if failures:
             lines = "\n".join(f"  - {stage}: {err}" for stage, err in failures.items())
             raise SweepFailed(state.sweep_id, f"sweep {state.sweep_id} failed:\n{lines}\n"
