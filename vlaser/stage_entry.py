@@ -22,6 +22,9 @@ def parse_key(stage: str, argv: list[str]):
 
 def main(stage: str, argv: list[str] | None = None) -> None:
     """Run one stage in this process; a UserError prints its message and exits 2."""
+    from vlaser.orchestrate.dvc import die_with_parent
+
+    die_with_parent()  # if `dvc repro` (or the sweep above it) is killed, the stage goes too
     root = apply_env_defaults()
     from vlaser.config import load_params
     from vlaser.errors import UserError

@@ -105,11 +105,14 @@ def test_second_concurrent_sweep_is_refused(fresh_copy):
     first = subprocess.Popen([sys.executable, "-m", "vlaser", "sweep"], cwd=fresh_copy, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        lock = fresh_copy / ".vlaser" / "sweeps"
-        for _ in range(120):
-            if lock.is_dir() and any(lock.glob("*.json")):
+        sweeps = fresh_copy / ".vlaser" / "sweeps"
+        before = set(sweeps.glob("*.json"))
+        for _ in range(600):  # until the first sweep has written its own state (it holds the lock by then)
+            if set(sweeps.glob("*.json")) - before:
                 break
-            time.sleep(0.5)
+            time.sleep(0.2)
+        else:
+            pytest.fail("the first sweep never started")
         second = vlaser(fresh_copy, "sweep")
         assert second.returncode == 2
         assert "another sweep is running" in second.stderr

@@ -2,11 +2,14 @@
 
 DVC takes a repo-wide lock, so stages of one workspace run one at a time; this module serialises its own
 calls with a file lock so that concurrent tasks wait instead of failing. Commands are argument lists
-(never shell strings); a stage that runs past its timeout is killed with its whole process group.
+(never shell strings); a stage that runs past its timeout is killed with every process it started.
+DVC and the stage stay in the sweep's process group, so killing the sweep's group (a SIGKILL, Ctrl-C,
+a job scheduler) also ends them: an orphaned stage would keep DVC's lock and block the resume.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -48,6 +51,63 @@ def _dvc() -> list[str]:
     return [sys.executable, "-m", "dvc"]
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL me when the process that started me dies (Linux prctl).
+
+    A sweep killed with SIGKILL cannot clean up; without this its `dvc repro` child would run on as an
+    orphan and keep DVC's lock. The stage process sets the same for itself (vlaser.stage_entry)."""
+    die_with_parent()
+
+
+def die_with_parent() -> None:
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def clear_stale_locks(root: Path) -> list[str]:
+    """Drop entries of DVC's rwlock whose process is gone (a killed sweep leaves them behind).
+
+    DVC refuses to run while its lock names a process, dead or alive; only dead ones are removed, so a
+    stage that is really running elsewhere still blocks. Returns the commands whose locks were cleared.
+    """
+    path = root / ".dvc" / "tmp" / "rwlock"
+    if not path.is_file():
+        return []
+    with lock(root):
+        try:
+            data = json.loads(path.read_text() or "{}")
+        except json.JSONDecodeError:
+            data = {}
+        cleared: list[str] = []
+        for mode in ("read", "write"):
+            for target, holders in list(data.get(mode, {}).items()):
+                entries = holders if isinstance(holders, list) else [holders]
+                alive = [h for h in entries if _alive(int(h.get("pid", 0)))]
+                cleared += [h.get("cmd", "?") for h in entries if h not in alive]
+                if alive:
+                    data[mode][target] = alive if isinstance(holders, list) else alive[0]
+                else:
+                    del data[mode][target]
+        if cleared:
+            path.write_text(json.dumps(data))
+    return cleared
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def lock(root: Path) -> FileLock:
     (root / ".vlaser").mkdir(exist_ok=True)
     return FileLock(str(root / ".vlaser" / "dvc.lock"))
@@ -70,16 +130,16 @@ def repro(root: Path, stage: str, timeout_s: float, log_path: Path | None = None
     cmd = [*_dvc(), "repro", "--single-item", stage]
     with lock(root):
         proc = subprocess.Popen(cmd, cwd=root, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, stdin=subprocess.DEVNULL, start_new_session=True)
+                                text=True, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         timed_out = False
         try:
             out, _ = proc.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             timed_out = True
-            os.killpg(proc.pid, signal.SIGKILL)
+            _kill_tree(proc)
             out, _ = proc.communicate()
         except BaseException:
-            os.killpg(proc.pid, signal.SIGKILL)
+            _kill_tree(proc)
             proc.wait()
             raise
     if log_path is not None:
@@ -88,6 +148,20 @@ def repro(root: Path, stage: str, timeout_s: float, log_path: Path | None = None
     ran = "didn't change, skipping" not in out
     rc = -9 if timed_out else proc.returncode
     return ReproOutcome(stage, rc, ran, time.monotonic() - t0, out[-4000:], timed_out)
+
+
+def _kill_tree(proc: subprocess.Popen) -> None:
+    """SIGKILL DVC and everything it started (the stage and its workers; the tree is listed before the kill)."""
+    import psutil
+
+    try:
+        tree = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        tree = []
+    proc.kill()
+    for child in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
 
 
 def stage_error(outcome: ReproOutcome) -> str:

@@ -79,6 +79,8 @@ def run_sweep(root: Path, variants: list[str] | None = None, resume: str | None 
         state.pid, state.status, state.finished = os.getpid(), "running", None
         state.save(root)
         t0 = time.monotonic()
+        for cmd in dvc.clear_stale_locks(root):
+            log.warning("cleared a stale DVC lock left by a killed process (%s)", cmd)
         changed = dvc.status(root, plan.all_stages())
         if not changed:
             for stage in plan.all_stages():
