@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup sweep test lint dashboard clean-workspace
+.PHONY: setup sweep test test-all lint dashboard
 
 setup:
 	@bash scripts/setup.sh
@@ -12,8 +12,13 @@ setup:
 sweep: setup
 	@bash scripts/with-env.sh $(BIN)/vlaser sweep
 
-## The whole test suite (what CI runs).
+## The test suite CI runs (about 40 min on 2 cores): everything except tests marked `slow`.
 test: setup
+	@bash scripts/with-env.sh $(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+## Everything, including the slow drills: fault suite, scale-out stack, multi-process training,
+## full SIGKILL-and-resume sweep (about 40 min more).
+test-all: setup
 	@bash scripts/with-env.sh $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: setup

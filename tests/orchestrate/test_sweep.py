@@ -16,7 +16,7 @@ from tests.orchestrate.conftest import sweep_state, vlaser
 from vlaser.io import dir_digest
 from vlaser.orchestrate.workspace import update_params
 
-pytestmark = [pytest.mark.sim, pytest.mark.slow]
+pytestmark = [pytest.mark.sim]
 
 CHAIN = ("pretrain", "finetune", "eval_reasoning", "eval_closed_loop")
 
@@ -121,6 +121,7 @@ def test_second_concurrent_sweep_is_refused(fresh_copy):
         first.wait()
 
 
+@pytest.mark.slow
 def test_sigkill_mid_stage_resumes_to_identical_outputs(done_workspace, fresh_copy):
     """Kill the whole sweep while a stage runs; nothing partial is recorded; resume matches the original."""
     for d in ("data", "models", "reports", ".dvc/cache"):  # no outputs and no run-cache: stages must run
