@@ -21,9 +21,26 @@ def _root(ctx: typer.Context):
     st = cli_state(ctx)
     if st.params_path is not None and st.params_path.name != "params.yaml":
         raise UserError("sweeps read the workspace's params.yaml (DVC tracks it); --params is for `config` verbs")
+    root = workspace_root()
     if st.preset is not None:
-        raise UserError("set `preset:` in params.yaml for sweeps (DVC tracks it): --preset is for `config` verbs")
-    return workspace_root()
+        _set_preset(root / "params.yaml", st.preset)
+    return root
+
+
+def _set_preset(path, preset: str) -> None:
+    """Write ``preset:`` into params.yaml (DVC tracks the key, so stages see what the sweep runs)."""
+    import re
+
+    from vlaser.config import load_params
+
+    text = path.read_text()
+    new, n = re.subn(r"(?m)^preset:.*$", f"preset: {preset}", text, count=1)
+    if n == 0:
+        new = f"preset: {preset}\n{text}"
+    if new != text:
+        load_params(path, preset)  # refuse an unknown or invalid preset before touching the file
+        path.write_text(new)
+        Console(stderr=True).print(f"params.yaml: preset set to {preset}")
 
 
 def _run(ctx: typer.Context, variants: list[str] | None, resume: str | None) -> None:
