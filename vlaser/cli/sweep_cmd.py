@@ -61,8 +61,11 @@ def register(app: typer.Typer) -> None:
     def sweep(
         ctx: typer.Context,
         variants: str | None = typer.Option(None, "--variants", help="Comma list (default: sweep.variants)."),
+        preset: str | None = typer.Option(None, "--preset", help="Set params.yaml's preset first (tiny, study...)."),
     ) -> None:
         """Run a full data-to-eval sweep (every variant x seed) through DVC stages under Prefect."""
+        if preset:
+            cli_state(ctx).preset = preset
         chosen = [v.strip() for v in variants.split(",") if v.strip()] if variants else None
         _run(ctx, chosen, None)
 
