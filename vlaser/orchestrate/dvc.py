@@ -22,6 +22,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from vlaser.errors import UserError
+from vlaser.orchestrate.state import pid_alive
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def clear_stale_locks(root: Path) -> list[str]:
         for mode in ("read", "write"):
             for target, holders in list(data.get(mode, {}).items()):
                 entries = holders if isinstance(holders, list) else [holders]
-                alive = [h for h in entries if _alive(int(h.get("pid", 0)))]
+                alive = [h for h in entries if pid_alive(int(h.get("pid", 0)))]
                 cleared += [h.get("cmd", "?") for h in entries if h not in alive]
                 if alive:
                     data[mode][target] = alive if isinstance(holders, list) else alive[0]
@@ -94,18 +95,6 @@ def clear_stale_locks(root: Path) -> list[str]:
         if cleared:
             path.write_text(json.dumps(data))
     return cleared
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def lock(root: Path) -> FileLock:

@@ -75,7 +75,7 @@ def load_state(root: Path, sweep_id: str) -> SweepState:
         raise UserError(f"{path}:{err.lineno}: corrupt sweep state ({err.msg})") from None
     data["stages"] = {k: StageState(**v) for k, v in data.get("stages", {}).items()}
     state = SweepState(**data)
-    if state.status == "running" and state.pid and not _alive(state.pid):
+    if state.status == "running" and state.pid and not pid_alive(state.pid):
         state.status = "interrupted"  # the orchestrating process died (e.g. SIGKILL)
         for st in state.stages.values():
             if st.state == "running":
@@ -93,7 +93,10 @@ def latest_sweep(root: Path) -> str | None:
     return sweeps[-1] if sweeps else None
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (pid <= 0: no)."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
