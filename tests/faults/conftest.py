@@ -190,9 +190,10 @@ def prefect_api(tmp_path_factory) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _use_prefect_api(prefect_api, monkeypatch):
-    """Every `vlaser` the fault tests start talks to the session's Prefect server."""
-    monkeypatch.setenv("PREFECT_API_URL", prefect_api)
+def _use_prefect_api(request, monkeypatch):
+    """Every `vlaser` the fault tests (marked sim) start talks to the session's Prefect server."""
+    if "sim" in request.keywords:
+        monkeypatch.setenv("PREFECT_API_URL", request.getfixturevalue("prefect_api"))
 
 
 @pytest.fixture
