@@ -164,21 +164,16 @@ def _expected_vlm_tensors(config) -> tuple[dict[str, tuple[int, ...]], set[str]]
 
 def _load_vlm_weights(folder: Path, cfg):
     from huggingface_hub.errors import StrictDataclassError
-    from transformers import AutoTokenizer, InternVLConfig, InternVLForConditionalGeneration
+    from transformers import InternVLConfig
 
-    from vlaser.model.vlm import torch_dtype
+    from vlaser.model.vlm import load_hf_folder
 
     try:
         config = InternVLConfig.from_pretrained(folder, local_files_only=True)
     except (OSError, ValueError, TypeError, StrictDataclassError) as err:
         raise UserError(f"{folder / 'config.json'}: not a readable InternVL config ({err})") from err
     check_tensors(folder / WEIGHTS, read_header(folder / WEIGHTS), *_expected_vlm_tensors(config))
-    try:
-        model = InternVLForConditionalGeneration.from_pretrained(
-            folder, local_files_only=True, dtype=torch_dtype(cfg.dtype))
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    except (OSError, ValueError) as err:
-        raise UserError(f"{folder}: cannot load the checkpoint ({err})") from err
+    model, tokenizer = load_hf_folder(folder, cfg.dtype)
     return model.eval(), tokenizer
 
 

@@ -100,19 +100,25 @@ def _check_local(cfg, model) -> None:
                         f"model.vision says {cfg.vision.image_size}/{cfg.vision.patch_size}; make them agree")
 
 
-def load_local_vlm(cfg):
-    """(model, tokenizer) from the local InternVL3-*-hf folder ``cfg.path`` (no network)."""
+def load_hf_folder(path: Path, dtype: str):
+    """An InternVL-hf folder's model and tokenizer, offline; an unloadable folder is a UserError."""
     from transformers import AutoTokenizer, InternVLForConditionalGeneration
 
-    path = Path(cfg.path)
-    if not (path / "config.json").is_file():
-        raise UserError(f"{path}: not an InternVL3-*-hf folder (no config.json); set model.path")
     try:
-        model = InternVLForConditionalGeneration.from_pretrained(
-            path, local_files_only=True, dtype=torch_dtype(cfg.dtype))
+        model = InternVLForConditionalGeneration.from_pretrained(path, local_files_only=True,
+                                                                 dtype=torch_dtype(dtype))
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     except (OSError, ValueError) as err:
         raise UserError(f"{path}: cannot load the InternVL model/tokenizer ({err})") from err
+    return model, tokenizer
+
+
+def load_local_vlm(cfg):
+    """(model, tokenizer) from the local InternVL3-*-hf folder ``cfg.path`` (no network)."""
+    path = Path(cfg.path)
+    if not (path / "config.json").is_file():
+        raise UserError(f"{path}: not an InternVL3-*-hf folder (no config.json); set model.path")
+    model, tokenizer = load_hf_folder(path, cfg.dtype)
     _check_local(cfg, model)
     special_ids(tokenizer)
     return model.eval(), tokenizer
