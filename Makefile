@@ -3,13 +3,22 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup sweep test test-all lint dashboard
+.PHONY: setup sweep smoke test test-all lint dashboard
+STUDY ?= studies/default
 
 setup:
 	@bash scripts/setup.sh
 
-## The default sweep: tiny preset, six variants, cpu-default suite, end to end on CPU.
+## The default sweep: the toy-scale study (six variants x 3 seeds, PushCube + PullCube; docs/study.md) in its
+## own workspace $(STUDY), then its report (tables with intervals + scatter) in $(STUDY)/study-report.
+## Re-running it resumes: finished stages are DVC cache hits.
 sweep: setup
+	@bash scripts/with-env.sh $(BIN)/vlaser workspace $(STUDY) --preset study
+	@VLASER_WORKSPACE=$(abspath $(STUDY)) bash scripts/with-env.sh $(BIN)/vlaser sweep
+	@bash scripts/with-env.sh $(BIN)/vlaser report $(STUDY)/reports --out $(STUDY)/study-report
+
+## The quick smoke test: the tiny preset, six variants, in this checkout (minutes).
+smoke: setup
 	@bash scripts/with-env.sh $(BIN)/vlaser sweep
 
 ## The test suite CI runs (about 40 min on 2 cores): everything except tests marked `slow`.

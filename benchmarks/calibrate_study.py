@@ -36,6 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--width", type=int, default=None, help="vision+text hidden size (default: params.yaml)")
     ap.add_argument("--layers", type=int, default=None, help="vision+text layers (default: params.yaml)")
     ap.add_argument("--episodes", type=int, default=20, help="closed-loop episodes per task")
+    ap.add_argument("--max-steps", type=int, default=None, help="episode step limit of every task (default: params.yaml)")
     ap.add_argument("--eval-seed", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0, help="training seed")
     ap.add_argument("--work", type=Path, default=Path("/tmp/vlaser-calibrate"))
@@ -46,6 +47,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--time-pretrain", type=Path, metavar="MIXTURE_DIR",
                     help="only time --steps stage-1 steps on MIXTURE_DIR (params.yaml pretrain batch) and exit")
     ap.add_argument("--table", action="store_true", help="print the Markdown table of --results and exit")
+    ap.add_argument("--estimate-for", default=None, metavar="LABEL",
+                    help="with --table: estimate the full study from this run (default: the last one)")
+    ap.add_argument("--pretrain-steps", type=int, default=150, help="with --table: stage-1 steps of the study")
+    ap.add_argument("--reasoning-items", type=int, default=200,
+                    help="with --table: held-out items per reasoning eval (5 benchmarks x max_items)")
     return ap.parse_args(argv)
 
 
@@ -89,6 +95,8 @@ def load_settings(args: argparse.Namespace):
     tasks = [t for t in suite.tasks if t.id in args.tasks]
     if len(tasks) != len(args.tasks):
         sys.exit(f"unknown task among {args.tasks}; suite {args.suite} has {[t.id for t in suite.tasks]}")
+    if args.max_steps is not None:
+        tasks = [t.model_copy(update={"max_steps": args.max_steps}) for t in tasks]
     return p, suite.model_copy(update={"tasks": tasks})
 
 
@@ -140,8 +148,10 @@ def table(results: Path) -> str:
         r = json.loads(line)
         ft, t = r["overlay"]["finetune"], r["times"]
         width = r["overlay"].get("model", {}).get("vision", {}).get("hidden_size", "yaml")
+        cap = sorted(set(r.get("max_steps", {}).values())) or ["yaml (100)"]
         settings = (f"{r['overlay']['demos']['episodes_per_task']} demos/task, {ft['steps']} steps x batch "
-                    f"{ft['micro_batch']}, width {width}, final loss {r['finetune']['final_loss']:.3f}")
+                    f"{ft['micro_batch']}, width {width}, episode cap {'/'.join(map(str, cap))}, "
+                    f"final loss {r['finetune']['final_loss']:.3f}")
         cpu = " / ".join(f"{t[k]['cpu_s']:.0f}" for k in ("pretrain", "finetune", "eval_closed_loop"))
         wall = " / ".join(f"{t[k]['wall_s']:.0f}" for k in ("pretrain", "finetune", "eval_closed_loop"))
         for tid, x in r["results"].items():
@@ -151,14 +161,17 @@ def table(results: Path) -> str:
     return "\n".join(rows)
 
 
-def estimate(results: Path, variants: int = 6, seeds: int = 3, cores: int = 2, pretrain_steps: int = 200,
-             reasoning_items: int = 500) -> str:
+def estimate(results: Path, variants: int = 6, seeds: int = 3, cores: int = 2, pretrain_steps: int = 150,
+             reasoning_items: int = 200, label: str | None = None) -> str:
     """The full study's CPU time from the measured per-phase CPU seconds (last run in ``results``).
 
     One process per core (OMP_NUM_THREADS=1), so wall time on idle cores ~ total CPU / cores. Stage 1 runs
     for the five non-base variants only; the reasoning eval is bounded by 5 benchmarks x max_items 100.
     """
-    run = json.loads(results.read_text().splitlines()[-1])
+    runs = [json.loads(x) for x in results.read_text().splitlines()]
+    run = next((r for r in runs if r["label"] == label), None) if label else runs[-1]
+    if run is None:
+        sys.exit(f"no run labelled {label} in {results}")
     pre = json.loads(results.with_name("calibration_pretrain.jsonl").read_text().splitlines()[-1])
     rea = json.loads(results.with_name("calibration_reasoning.jsonl").read_text().splitlines()[-1])
     pre_step = pre["times"]["pretrain"]["cpu_s"] / pre["steps"]
@@ -184,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.table:
         print(table(args.results))
         print()
-        print(estimate(args.results))
+        print(estimate(args.results, pretrain_steps=args.pretrain_steps, reasoning_items=args.reasoning_items,
+                       label=args.estimate_for))
         return 0
     apply_env_defaults()
     p, suite = load_settings(args)
@@ -220,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
               f"ever {r['ever_successes']}, mean steps {r['mean_steps']:.1f}", flush=True)
     params_count = sum(x.numel() for x in agent.policy.parameters()) if hasattr(agent, "policy") else None
     line = {"label": args.label, "overlay": overlay(args), "tasks_run": args.tasks, "episodes": args.episodes,
+            "max_steps": {t.id: t.max_steps for t in suite.tasks},
             "eval_seed": args.eval_seed, "seed": args.seed, "finetune": {k: ft.get(k) for k in
             ("steps", "final_loss", "samples", "episodes")}, "params": params_count, "times": times,
             "results": tasks, "loadavg": os.getloadavg(), "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}

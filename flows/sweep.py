@@ -17,6 +17,7 @@ from vlaser.config import load_params
 from vlaser.orchestrate import dvc
 from vlaser.orchestrate.plan import make_plan
 from vlaser.orchestrate.state import load_state
+from vlaser.orchestrate.sweep import record_stage_hash
 
 
 class StageFailed(Exception):
@@ -46,6 +47,8 @@ def run_stage(root: str, sweep_id: str, stage: str, timeout_s: int) -> str:
     outcome = dvc.repro(ws, stage, timeout_s, log_path)
     state = load_state(ws, sweep_id)
     if outcome.ok:
+        if outcome.ran:
+            record_stage_hash(ws, sweep_id, stage)
         state.set(ws, stage, state="done" if outcome.ran else "cached", seconds=round(outcome.seconds, 2),
                   log=str(log_path))
         return "done" if outcome.ran else "cached"
@@ -57,11 +60,17 @@ def run_stage(root: str, sweep_id: str, stage: str, timeout_s: int) -> str:
 
 @task(name="chain", cache_policy=NO_CACHE, task_run_name="{label}")
 def run_chain(root: str, sweep_id: str, label: str, stages: list[str], timeout_s: int, retries: int,
-              retry_delay_s: list[int]) -> dict[str, str]:
-    """One variant x seed: its stages in order; on failure the rest are skipped and the error returned."""
+              retry_delay_s: list[int], skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """One variant x seed: its stages in order; on failure the rest are skipped and the error returned.
+
+    Stages in ``skip`` were up to date in the sweep's initial `dvc status` (with nothing upstream to re-run),
+    so they are recorded as cached without starting DVC."""
     stage_task = run_stage.with_options(retries=retries, retry_delay_seconds=retry_delay_s,
                                         retry_condition_fn=_retry_transient)
     for i, stage in enumerate(stages):
+        if stage in skip:
+            load_state(Path(root), sweep_id).set(Path(root), stage, state="cached", seconds=0.0, error=None)
+            continue
         try:
             stage_task(root, sweep_id, stage, timeout_s)
         except StageFailed as err:
@@ -75,23 +84,27 @@ def run_chain(root: str, sweep_id: str, label: str, stages: list[str], timeout_s
 @flow(name="vlaser-sweep", log_prints=True, flow_run_name="sweep-{sweep_id}",
       task_runner=ThreadPoolTaskRunner(max_workers=1))
 def sweep(root: str, sweep_id: str, variants: list[str], timeout_s: int = 3600, retries: int = 1,
-          retry_delay_s: list[int] | None = None) -> dict[str, str]:
+          retry_delay_s: list[int] | None = None, skip: list[str] | None = None) -> dict[str, str]:
     """Run every stage of the planned sweep; returns {failed stage: error} (empty when all succeeded).
+
+    ``skip``: stages known to be up to date (``SweepPlan.skippable``), recorded as cached without a DVC call.
 
     The concurrency limit is the task runner's: ``sweep.with_options(task_runner=ThreadPoolTaskRunner(n))``.
     """
     plan = make_plan(load_params(Path(root) / "params.yaml"), variants)
     delays = retry_delay_s or [5, 30]
+    done = tuple(skip or ())
     data_stages = [*plan.shared, *plan.mixtures.values()]  # shared by every chain: run first, in order
-    failures = run_chain(root, sweep_id, "data", data_stages, timeout_s, retries, delays)
+    failures = run_chain(root, sweep_id, "data", data_stages, timeout_s, retries, delays, done)
     if failures:
         return failures
     futures = [
-        run_chain.submit(root, sweep_id, f"{variant}-s{seed}", list(chain), timeout_s, retries, delays)
+        run_chain.submit(root, sweep_id, f"{variant}-s{seed}", list(chain), timeout_s, retries, delays, done)
         for (variant, seed), chain in plan.chains.items()
     ]
     for fut in futures:
         failures.update(fut.result())
     if not failures:
-        failures.update(run_chain(root, sweep_id, "aggregate", [plan.aggregate], timeout_s, retries, delays))
+        failures.update(run_chain(root, sweep_id, "aggregate", [plan.aggregate], timeout_s, retries, delays,
+                                  done))
     return failures

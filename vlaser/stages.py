@@ -225,10 +225,13 @@ def _log_timing(root: Path, key: StageKey, t0: float) -> None:
 
     from vlaser.recording import sweep_id
 
-    line = {"sweep": sweep_id(), "stage": key.dvc_name, "seconds": round(time.monotonic() - t0, 3)}
+    seconds = time.monotonic() - t0
+    end = time.time()
+    line = {"sweep": sweep_id(), "stage": key.dvc_name, "seconds": round(seconds, 3),
+            "start": round(end - seconds, 3), "end": round(end, 3)}
     path = root / ".vlaser" / "timings.jsonl"
     path.parent.mkdir(exist_ok=True)
-    with open(path, "a") as f:  # one short line per write: appends from sequential stages never interleave
+    with open(path, "a") as f:  # one short line per O_APPEND write: lines of concurrent stages never interleave
         f.write(json.dumps(line) + "\n")
         f.flush()
         os.fsync(f.fileno())

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 # Two variants, one short task, a handful of items and steps: every stage runs for real in seconds.
 SMOKE: dict = {
-    "sweep": {"variants": ["base", "grounding"], "seeds": [0], "retries": 0, "stage_timeout_s": 900,
+    "sweep": {"variants": ["base", "grounding"], "seeds": [0], "retries": 0, "stage_timeout_s": 900, "concurrency": 2,
               "retry_delay_s": [1]},
     "sim": {"suites": {"smoke": {"camera": "base_camera", "image_size": 64, "render_size": 128,
                                  "tasks": [{"id": "PushCube-v1", "instruction": "push the cube to the goal region",

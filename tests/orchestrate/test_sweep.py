@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ import pytest
 
 from tests.orchestrate.conftest import sweep_state, vlaser
 from vlaser.io import dir_digest
+from vlaser.orchestrate.dvc import stage_lock_hash
 from vlaser.orchestrate.workspace import update_params
 
 pytestmark = [pytest.mark.sim]
@@ -48,6 +50,19 @@ def test_sweep_completes_and_is_recorded(done_workspace):
         assert "eval_closed_loop/success/avg" in child.data.metrics
         assert any(k.startswith("pretrain.") for k in child.data.params)
         assert child.inputs.dataset_inputs, "datasets are logged as inputs with digests"
+        variant = child.data.tags["vlaser.variant"]
+        for st in CHAIN:  # the DVC record of what ran, as the tag of the run it belongs to
+            assert child.data.tags[f"dvc.{st}.hash"] == stage_lock_hash(done_workspace, f"{st}@{variant}-0")
+    assert parents[0].data.tags["dvc.mixture.base.hash"] == stage_lock_hash(done_workspace, "mixture@base")
+
+
+def test_variant_chains_run_concurrently_in_one_workspace(done_workspace):
+    """sweep.concurrency 2: DVC releases its lock while a stage runs, so the two chains overlap in time."""
+    lines = [json.loads(x) for x in (done_workspace / ".vlaser" / "timings.jsonl").read_text().splitlines()]
+    spans = {v: [(x["start"], x["end"]) for x in lines if x["stage"].endswith(f"@{v}-0")] for v in ("base", "grounding")}
+    assert len(spans["base"]) == len(spans["grounding"]) == len(CHAIN)
+    overlap = max(min(a1, b1) - max(a0, b0) for a0, a1 in spans["base"] for b0, b1 in spans["grounding"])
+    assert overlap > 0, f"no stage of one chain ran while a stage of the other did: {spans}"
 
 
 def test_no_change_sweep_runs_nothing(fresh_copy):
@@ -132,10 +147,16 @@ def test_sigkill_mid_stage_resumes_to_identical_outputs(done_workspace, fresh_co
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     target = fresh_copy / "data" / "indomain"
     deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and not any((fresh_copy / "data").glob(".indomain.*.partial")):
-        time.sleep(0.2)
+    # in-domain data is written kind by kind, each into data/indomain/.<kind>.*.partial until it is complete
+    def writing() -> bool:
+        return (target.is_dir() and any(target.glob(".*.partial"))) or any((fresh_copy / "data").glob(".indomain.*"))
+
+    while time.monotonic() < deadline and not writing() and proc.poll() is None:
+        time.sleep(0.1)
+    caught = writing()
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    assert caught, "the sweep was never caught while the in-domain stage was writing"
     assert not (target / "meta.json").exists(), "a killed stage must not look finished"
     state = sweep_state(fresh_copy)
     res = vlaser(fresh_copy, "resume", state["sweep_id"])

@@ -28,3 +28,36 @@ def test_tiny_preset_is_unchanged_by_study():
     tiny, study = load_params(REPO / "params.yaml", preset="tiny"), load_params(REPO / "params.yaml", preset="study")
     assert tiny.sweep.seeds == [0]
     assert tiny.finetune.steps != study.finetune.steps or tiny.sweep.seeds != study.sweep.seeds
+
+
+def test_writing_the_study_preset_puts_what_dvc_reads_into_the_file(tmp_path):
+    import shutil
+
+    from vlaser.config import read_yaml
+    from vlaser.config.materialize import check_dvc_sees_preset, write_preset
+
+    path = tmp_path / "params.yaml"
+    shutil.copy(REPO / "params.yaml", path)
+    comment = next(line for line in path.read_text().splitlines() if line.startswith("# "))
+    assert write_preset(path, "study") is True
+    raw = read_yaml(path)
+    assert raw["preset"] == "study" and raw["sweep"]["seeds"] == [0, 1, 2] and raw["demos"]["suite"] == "study"
+    assert comment in path.read_text(), "comments of params.yaml are kept"
+    assert load_params(path).model_dump() == load_params(REPO / "params.yaml", preset="study").model_dump()
+    check_dvc_sees_preset(path)
+    assert write_preset(path, "study") is False, "a second write changes nothing"
+
+
+def test_a_hand_edited_preset_that_dvc_cannot_see_is_refused(tmp_path):
+    import shutil
+
+    import pytest
+
+    from vlaser.config.materialize import check_dvc_sees_preset
+    from vlaser.errors import UserError
+
+    path = tmp_path / "params.yaml"
+    shutil.copy(REPO / "params.yaml", path)
+    path.write_text(path.read_text().replace("preset: tiny", "preset: study", 1))
+    with pytest.raises(UserError, match=r"params.yaml: preset 'study' changes sweep.seeds.*vlaser sweep --preset study"):
+        check_dvc_sees_preset(path)

@@ -1,8 +1,10 @@
-"""`vlaser sweep | resume | status | stage`: run sweeps, see where they stand, run one stage by hand."""
+"""`vlaser sweep | resume | status | stage | workspace`: run sweeps, see where they stand, run one stage by hand,
+make a separate workspace."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -28,19 +30,11 @@ def _root(ctx: typer.Context):
 
 
 def _set_preset(path, preset: str) -> None:
-    """Write ``preset:`` into params.yaml (DVC tracks the key, so stages see what the sweep runs)."""
-    import re
+    """Write the preset's values and ``preset:`` into params.yaml (DVC reads the file: see config.materialize)."""
+    from vlaser.config.materialize import write_preset
 
-    from vlaser.config import load_params
-
-    text = path.read_text()
-    new, n = re.subn(r"(?m)^preset:.*$", f"preset: {preset}", text, count=1)
-    if n == 0:
-        new = f"preset: {preset}\n{text}"
-    if new != text:
-        load_params(path, preset)  # refuse an unknown or invalid preset before touching the file
-        path.write_text(new)
-        Console(stderr=True).print(f"params.yaml: preset set to {preset}")
+    if write_preset(path, preset):
+        Console(stderr=True).print(f"params.yaml: preset {preset} written into the file (git diff shows what changed)")
 
 
 def _run(ctx: typer.Context, variants: list[str] | None, resume: str | None) -> None:
@@ -68,6 +62,43 @@ def register(app: typer.Typer) -> None:
             cli_state(ctx).preset = preset
         chosen = [v.strip() for v in variants.split(",") if v.strip()] if variants else None
         _run(ctx, chosen, None)
+
+    @app.command("workspace")
+    def workspace(
+        path: Path = typer.Argument(..., help="Folder of the workspace (created, or refreshed if it exists)."),
+        preset: str | None = typer.Option(None, "--preset", help="Write this preset into its params.yaml."),
+    ) -> None:
+        """Make a separate workspace: this checkout's pipeline and code, its own DVC state and params.yaml.
+
+        Sweeps there leave this checkout's params.yaml and outputs alone; run them with
+        `VLASER_WORKSPACE=PATH vlaser sweep` (or from inside PATH). Refreshing copies the current code again."""
+        from filelock import Timeout
+
+        from vlaser.config.materialize import write_preset
+        from vlaser.orchestrate.sweep import sweep_lock
+        from vlaser.orchestrate.workspace import make_workspace
+        from vlaser.runtime import workspace_root
+
+        src, dst = workspace_root(), path.resolve()
+        if dst == src:
+            raise UserError(f"{path}: that is this checkout itself; give a new folder")
+        if dst.exists() and not (dst / "dvc.yaml").is_file() and any(dst.iterdir()):
+            raise UserError(f"{path}: exists and is not a Vlaser workspace (no dvc.yaml); give a new or empty folder")
+        lock = sweep_lock(dst) if dst.is_dir() else None
+        try:
+            if lock is not None:
+                lock.acquire(timeout=0)
+        except Timeout:
+            raise UserError(f"{path}: a sweep is running there; refresh it when that sweep has finished") from None
+        try:
+            make_workspace(src, dst)
+            if preset:
+                write_preset(dst / "params.yaml", preset)
+        finally:
+            if lock is not None:
+                lock.release()
+        Console().print(f"[green]workspace[/green] {dst} (preset {preset or 'of params.yaml'}); "
+                        f"run: VLASER_WORKSPACE={dst} vlaser sweep")
 
     @app.command("resume")
     def resume(ctx: typer.Context, sweep_id: str = typer.Argument(..., help="Sweep id (see `vlaser status`).")) -> None:

@@ -1,7 +1,9 @@
-"""Thin adapter over the DVC command line: status and single-stage repro, with a workspace lock.
+"""Thin adapter over the DVC command line: status and single-stage repro.
 
-DVC takes a repo-wide lock, so stages of one workspace run one at a time; this module serialises its own
-calls with a file lock so that concurrent tasks wait instead of failing. Commands are argument lists
+DVC holds its repository lock while it plans and commits a stage but releases it while the stage's command
+runs (``dvc.stage.run.unlocked_repo``); per-path read/write locks then keep writers apart. Every call here
+passes ``--wait-for-lock``, so concurrent ``repro`` calls of independent stages (two variant chains) queue
+for the short locked phases instead of failing, and their commands run in parallel. Commands are argument lists
 (never shell strings); a stage that runs past its timeout is killed with every process it started.
 DVC and the stage stay in the sweep's process group, so killing the sweep's group (a SIGKILL, Ctrl-C,
 a job scheduler) also ends them: an orphaned stage would keep DVC's lock and block the resume.
@@ -49,7 +51,7 @@ def _env() -> dict[str, str]:
 
 
 def _dvc() -> list[str]:
-    return [sys.executable, "-m", "dvc"]
+    return [sys.executable, "-m", "dvc", "--wait-for-lock"]
 
 
 def _die_with_parent() -> None:
@@ -104,9 +106,8 @@ def lock(root: Path) -> FileLock:
 
 def status(root: Path, targets: list[str] | None = None) -> dict[str, list]:
     """``dvc status --json``: {stage name: [what changed]} for stages that are not up to date."""
-    with lock(root):
-        res = subprocess.run([*_dvc(), "status", "--json", *(targets or [])], cwd=root, env=_env(),
-                             capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    res = subprocess.run([*_dvc(), "status", "--json", *(targets or [])], cwd=root, env=_env(),
+                         capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if res.returncode != 0:
         raise UserError(f"dvc status failed in {root}:\n{res.stderr.strip()[-2000:]}")
     text = res.stdout.strip()
@@ -117,26 +118,50 @@ def repro(root: Path, stage: str, timeout_s: float, log_path: Path | None = None
     """Run one stage (``dvc repro --single-item``); DVC skips it when nothing it depends on changed."""
     t0 = time.monotonic()
     cmd = [*_dvc(), "repro", "--single-item", stage]
-    with lock(root):
-        proc = subprocess.Popen(cmd, cwd=root, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
-        timed_out = False
-        try:
-            out, _ = proc.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_tree(proc)
-            out, _ = proc.communicate()
-        except BaseException:
-            _kill_tree(proc)
-            proc.wait()
-            raise
+    proc = subprocess.Popen(cmd, cwd=root, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+    timed_out = False
+    try:
+        out, _ = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _kill_tree(proc)
+        out, _ = proc.communicate()
+    except BaseException:
+        _kill_tree(proc)
+        proc.wait()
+        raise
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text(out)
     ran = "didn't change, skipping" not in out
     rc = -9 if timed_out else proc.returncode
     return ReproOutcome(stage, rc, ran, time.monotonic() - t0, out[-4000:], timed_out)
+
+
+def stage_lock_hash(root: Path, stage: str, tries: int = 5) -> str | None:
+    """A digest of ``stage``'s entry in dvc.lock (its command, the hashes of its deps, its params and the
+    hashes of its outs): the DVC record of exactly what ran. None when the stage has no entry.
+
+    Another stage's `dvc repro` may be rewriting dvc.lock at this moment (it does so under DVC's lock, which
+    this read does not take), so a half-written file is read again a few times before it is an error."""
+    import hashlib
+
+    import yaml
+
+    path = root / "dvc.lock"
+    for attempt in range(tries):
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+            break
+        except (yaml.YAMLError, FileNotFoundError):
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    entry = (data.get("stages") or {}).get(stage)
+    if entry is None:
+        return None
+    return hashlib.md5(json.dumps(entry, sort_keys=True).encode()).hexdigest()
 
 
 def _kill_tree(proc: subprocess.Popen) -> None:

@@ -8,12 +8,14 @@ import datetime as dt
 import json
 import os
 import secrets
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vlaser.errors import UserError
 from vlaser.io import write_json
 
+_STATE_LOCK = threading.Lock()  # the chains of one sweep are threads of one process
 STATES = ("pending", "running", "done", "cached", "failed", "skipped")
 
 
@@ -43,10 +45,19 @@ class SweepState:
         write_json(sweeps_dir(root) / f"{self.sweep_id}.json", asdict(self))
 
     def set(self, root: Path, stage: str, **changes) -> None:
+        """Change one stage and save. Chains run in threads at once (``sweep.concurrency``), each holding its
+        own copy of the state: the file is re-read under a lock and only this stage is changed in it, so one
+        chain's write never drops another's."""
         st = self.stages.setdefault(stage, StageState())
         for k, v in changes.items():
             setattr(st, k, v)
-        self.save(root)
+        path = sweeps_dir(root) / f"{self.sweep_id}.json"
+        with _STATE_LOCK:
+            if path.is_file():
+                on_disk = load_state(root, self.sweep_id)
+                on_disk.stages[stage] = st
+                self.stages = {**on_disk.stages, **{k: v for k, v in self.stages.items() if k not in on_disk.stages}}
+            self.save(root)
 
     def failed(self) -> dict[str, StageState]:
         return {k: v for k, v in self.stages.items() if v.state == "failed"}

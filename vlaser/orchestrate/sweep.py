@@ -15,6 +15,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from vlaser.config import Params, load_params
+from vlaser.config.materialize import check_dvc_sees_preset
 from vlaser.errors import UserError
 from vlaser.log import get_logger
 from vlaser.orchestrate import dvc
@@ -63,6 +64,7 @@ def run_sweep(root: Path, variants: list[str] | None = None, resume: str | None 
             "sweeps their own workspace (git worktree) — DVC allows one writer per workspace"
         ) from None
     try:
+        check_dvc_sees_preset(root / "params.yaml")
         params = params or load_params(root / "params.yaml")
         if resume:
             state = load_state(root, resume)
@@ -90,7 +92,7 @@ def run_sweep(root: Path, variants: list[str] | None = None, resume: str | None 
             _finish(root, state, "done")
             log.info("nothing changed: every stage is up to date (%.1f s, no stage ran)", time.monotonic() - t0)
             return state
-        failures = _run_flow(root, params, plan, state)
+        failures = _run_flow(root, params, plan, state, plan.skippable({_stage_name(k) for k in changed}))
         state = load_state(root, state.sweep_id)
         _finish(root, state, "failed" if failures else "done")
         # by identity, not only by id: during a tracking outage the parent run exists only in the buffer
@@ -105,7 +107,31 @@ def run_sweep(root: Path, variants: list[str] | None = None, resume: str | None 
         lock.release()
 
 
-def _run_flow(root: Path, params: Params, plan: SweepPlan, state: SweepState) -> dict[str, str]:
+def record_stage_hash(root: Path, sweep_id: str, stage: str) -> str | None:
+    """Tag the MLflow run a stage belongs to with ``dvc.<stage>.hash`` (``stage_lock_hash``): a chain stage
+    tags its variant x seed child run as ``dvc.pretrain.hash``; a shared stage tags the sweep's parent run
+    (``dvc.mixture.base.hash``, ``dvc.demos.hash``). Returns the hash (None: no dvc.lock entry)."""
+    digest = dvc.stage_lock_hash(root, stage)
+    if digest is None:
+        return None
+    params = load_params(root / "params.yaml")
+    tracking = open_tracking(params.tracking, root)
+    base = stage.split("@", 1)[0]
+    for (variant, seed), chain in make_plan(params).chains.items():
+        if stage in chain:
+            tracking.record_stage(tracking.variant_run(sweep_id, variant, seed), base, dvc_hash=digest)
+            return digest
+    tracking.record_stage(tracking.start_sweep_run(sweep_id), stage.replace("@", "."), dvc_hash=digest)
+    return digest
+
+
+def _stage_name(status_key: str) -> str:
+    """`dvc status` names stages `dvc.yaml:stage@item` when targets are given; the plan uses `stage@item`."""
+    return status_key.rsplit(":", 1)[-1]
+
+
+def _run_flow(root: Path, params: Params, plan: SweepPlan, state: SweepState,
+              skip: set[str]) -> dict[str, str]:
     """Open the sweep's MLflow parent run and run the Prefect flow once; {failed stage: error}."""
     if params.tracking.prefect_api_url:  # a configured Prefect server instead of the ephemeral API
         os.environ["PREFECT_API_URL"] = params.tracking.prefect_api_url
@@ -124,7 +150,7 @@ def _run_flow(root: Path, params: Params, plan: SweepPlan, state: SweepState) ->
     try:
         return flow(root=str(root), sweep_id=state.sweep_id, variants=list(plan.mixtures),
                     timeout_s=params.sweep.stage_timeout_s, retries=params.sweep.retries,
-                    retry_delay_s=list(params.sweep.retry_delay_s))
+                    retry_delay_s=list(params.sweep.retry_delay_s), skip=sorted(skip))
     except BaseException:
         _finish(root, load_state(root, state.sweep_id), "interrupted")  # resumable: DVC knows what is done
         raise
