@@ -61,3 +61,31 @@ def test_a_hand_edited_preset_that_dvc_cannot_see_is_refused(tmp_path):
     path.write_text(path.read_text().replace("preset: tiny", "preset: study", 1))
     with pytest.raises(UserError, match=r"params.yaml: preset 'study' changes sweep.seeds.*vlaser sweep --preset study"):
         check_dvc_sees_preset(path)
+
+
+def test_vlaser_workspace_makes_a_study_workspace_and_refuses_a_foreign_folder(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from vlaser.config import read_yaml
+
+    env = {**os.environ, "VLASER_WORKSPACE": str(REPO), "VLASER_QUIET": "1"}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "vlaser", *args], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, stdin=subprocess.DEVNULL, timeout=300)
+
+    ws = tmp_path / "study"
+    res = cli("workspace", str(ws), "--preset", "study")
+    assert res.returncode == 0, res.stderr
+    assert (ws / ".dvc").is_dir() and (ws / "dvc.yaml").is_file() and (ws / "vlaser" / "stages.py").is_file()
+    assert read_yaml(ws / "params.yaml")["sweep"]["seeds"] == [0, 1, 2]
+    assert read_yaml(REPO / "params.yaml")["preset"] == "tiny", "the checkout's own params.yaml is left alone"
+    assert cli("workspace", str(ws), "--preset", "study").returncode == 0, "refreshing a workspace works"
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    res = cli("workspace", str(foreign))
+    assert res.returncode == 2 and "not a Vlaser workspace" in res.stderr
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
