@@ -1,7 +1,8 @@
 """``vlaser report``: the paper-style tables and the reasoning-vs-success scatter of a sweep.
 
 Writes into ``out/``: ``reasoning.{md,csv}`` (score per benchmark and variant), ``closed_loop.{md,csv}``
-(success per task and variant), ``correlation.{md,csv}`` and ``scatter.png``. Every own number is a
+(success per task and variant), ``vs_base.{md,csv}`` (each variant minus ``base``, with intervals and a
+verdict; vlaser.compare), ``correlation.{md,csv}`` and ``scatter.png``. Every own number is a
 mean over seeds with the seed x item bootstrap interval (vlaser.sweep_table); the paper's published
 figures stand beside the variants they correspond to (vlaser.evaluate.published.VARIANT_MODELS),
 marked as external, and never enter a fit.
@@ -13,8 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from vlaser.compare import markdown_rows, versus_baseline
 from vlaser.evaluate.correlate import Correlation, correlate_all, correlate_pair, metric_names, variant_points
 from vlaser.evaluate.published import VARIANT_MODELS, closed_loop_suites, external_points, published_metric
+from vlaser.sweep_runs import find_runs, read_run
 from vlaser.sweep_table import Sweep
 
 
@@ -133,7 +136,7 @@ def scatter_png(sweep: Sweep, path: Path, published: pd.DataFrame | None, x: str
 
 
 def write_report(sweep: Sweep, out: Path, published: pd.DataFrame | None = None, n_boot: int = 2000,
-                 seed: int = 0) -> dict[str, Path]:
+                 seed: int = 0, baseline: str = "base") -> dict[str, Path]:
     """Write the tables (Markdown + CSV) and the scatter into ``out``; returns {name: path}."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -146,6 +149,15 @@ def write_report(sweep: Sweep, out: Path, published: pd.DataFrame | None = None,
                                         + markdown(wide_table(sweep, prefix, published)))
         tidy_table(sweep, prefix, published).to_csv(out / f"{name}.csv", index=False)
         files[f"{name}.md"], files[f"{name}.csv"] = out / f"{name}.md", out / f"{name}.csv"
+    runs = [read_run(r, n_boot, seed) for r in find_runs(sweep.root)]
+    if any(r.ref.variant == baseline for r in runs):
+        vs = versus_baseline(runs, baseline, n_boot=max(n_boot, 4000), seed=seed)
+        vs.to_csv(out / "vs_base.csv", index=False)
+        (out / "vs_base.md").write_text(
+            f"# each variant against `{baseline}`: {sweep.name}\n\nDifference of the mean over seeds, in percentage "
+            "points, with a 95% bootstrap interval (seeds and items of both variants resampled independently); "
+            "a difference is called only when the interval excludes zero.\n\n" + markdown(markdown_rows(vs)))
+        files["vs_base.csv"], files["vs_base.md"] = out / "vs_base.csv", out / "vs_base.md"
     corr = correlation_table(correlate_all(sweep.summary, n_boot, seed))
     corr.to_csv(out / "correlation.csv", index=False)
     (out / "correlation.md").write_text(f"# reasoning vs closed-loop success: {sweep.name}\n\n"
