@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # charts.py beside thi
 import charts  # noqa: E402
 
 from vlaser import dashboard_views as views  # noqa: E402
+from vlaser.compare import load_versus_baseline, markdown_rows  # noqa: E402
 from vlaser.errors import UserError  # noqa: E402
 from vlaser.evaluate.correlate import correlate_all, heatmap_frame  # noqa: E402
 from vlaser.evaluate.published import DEFAULT_CSV, closed_loop_suites, load_published, parse_published  # noqa: E402
@@ -40,6 +41,11 @@ def _correlations(_sweep: Sweep, fingerprint: str) -> pd.DataFrame:
     return heatmap_frame(correlate_all(_sweep.summary, n_boot=0))  # r and rho only; intervals: the scatter
 
 
+@st.cache_data(show_spinner="comparing with base ...", max_entries=8)
+def _versus_base(_sweep: Sweep, fingerprint: str) -> pd.DataFrame:
+    return load_versus_baseline(_sweep.root, "base", n_boot=N_BOOT, seed=BOOT_SEED)
+
+
 def _published(path: str, upload) -> tuple[pd.DataFrame | None, str | None]:
     """(published table, error message): an uploaded CSV wins over the path."""
     try:
@@ -58,6 +64,11 @@ def overview(sweep: Sweep, published: pd.DataFrame | None) -> None:
         if sweep.metrics(prefix):
             st.markdown(f"**{title}**")
             st.dataframe(wide_table(sweep, prefix, published), hide_index=True)
+    if "base" in sweep.variants and len(sweep.variants) > 1:
+        st.markdown("**Against `base`** — difference in percentage points [95% CI, seeds and items of both "
+                    "variants resampled]; called only when the interval excludes zero")
+        vs = _versus_base(sweep, sweep.fingerprint)
+        st.dataframe(markdown_rows(vs[vs["metric"].str.endswith("/avg")]), hide_index=True)
     states = views.stage_states(sweep.root.resolve().parent)
     if states is not None and len(states):
         st.markdown(f"**Stage states** (sweep {states['sweep'].iloc[0]}, {states['status'].iloc[0]})")

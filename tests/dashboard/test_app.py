@@ -118,3 +118,14 @@ def test_published_rows_are_external_and_a_bad_csv_shows_a_message(known_sweep, 
 def test_missing_sweep_folder_is_a_message(tmp_path, repo_root, monkeypatch):
     at = _run(repo_root, tmp_path / "none", monkeypatch)
     assert any("no such sweep folder" in e.value for e in at.error)
+
+
+def test_overview_compares_each_variant_with_base(known_sweep, repo_root, monkeypatch):
+    at = _run(repo_root, known_sweep, monkeypatch)
+    tables = [t.value for t in at.dataframe if "verdict" in t.value.columns]
+    assert len(tables) == 1
+    vs = tables[0].set_index(["metric", "variant"])
+    assert set(vs.index.get_level_values("variant")) == set(KNOWN) - {"base"}
+    # 'all' vs 'base' in success/avg: (9+6)/20 vs (2+1)/20 -> +60 points, far outside the noise of 2 x 20 episodes
+    row = vs.loc[("success/avg", "all")]
+    assert row["difference, points [95% CI]"].startswith("+60.0 ") and row["verdict"] == "higher"
