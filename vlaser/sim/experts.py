@@ -103,14 +103,18 @@ class PhaseExpert:
     def phase(self) -> str:
         return self.phases[self.index].name
 
-    def act(self) -> np.ndarray:
-        """One action for the current state; advances the phase first when its condition holds."""
-        state = self.observe()
+    def advance(self, state: dict):
+        """Move past every phase whose condition holds in ``state``; count this step; the current phase."""
         while self.index < len(self.phases) - 1 and self.phases[self.index].done(state, self.steps_in_phase):
             self.index += 1
             self.steps_in_phase = 0
         self.steps_in_phase += 1
-        return arm_action(state, self.phases[self.index].target(state), self.max_step)
+        return self.phases[self.index]
+
+    def act(self) -> np.ndarray:
+        """One action for the current state; advances the phase first when its condition holds."""
+        state = self.observe()
+        return arm_action(state, self.advance(state).target(state), self.max_step)
 
 
 def _above(p: np.ndarray, dz: float) -> np.ndarray:

@@ -17,6 +17,7 @@ from vlaser.sim.experts import (
     CLOSED,
     HALF,
     OPEN,
+    PhaseExpert,
     Target,
     arm_action,
     arm_state,
@@ -38,32 +39,19 @@ class BiPhase:
     done: Callable[[dict, int], bool]
 
 
-class TwoArmExpert:
+class TwoArmExpert(PhaseExpert):
     """Runs BiPhases in order; the idle arm holds its start pose with the gripper open."""
 
-    max_step = 1.0
-
     def __init__(self, u) -> None:
-        self.u = u
         self.agents = list(u.agent.agents)
         self.home = [arm_state(a) for a in self.agents]
-        self.index = 0
-        self.steps_in_phase = 0
-        self.phases = self.build()
+        super().__init__(u)
 
     def build(self) -> list[BiPhase]:
         raise NotImplementedError
 
     def objects(self) -> dict:
         raise NotImplementedError
-
-    @property
-    def phase_names(self) -> list[str]:
-        return [p.name for p in self.phases]
-
-    @property
-    def phase(self) -> str:
-        return self.phases[self.index].name
 
     def observe(self) -> dict:
         s = {"arms": [arm_state(a) for a in self.agents]}
@@ -72,11 +60,7 @@ class TwoArmExpert:
 
     def act(self) -> np.ndarray:
         s = self.observe()
-        while self.index < len(self.phases) - 1 and self.phases[self.index].done(s, self.steps_in_phase):
-            self.index += 1
-            self.steps_in_phase = 0
-        self.steps_in_phase += 1
-        ph = self.phases[self.index]
+        ph = self.advance(s)
         out = []
         for i, arm in enumerate(s["arms"]):
             if i == ph.arm:
