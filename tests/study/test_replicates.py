@@ -41,15 +41,16 @@ def test_two_seeds_give_two_child_runs_per_variant(two_seed_ws):
     assert set(summary.loc[summary.variant == "base", "n_seeds"]) == {2}
 
 
-def _set_successes(reports: Path, seed: int, k: int) -> None:
-    """Rewrite one seed's closed-loop report so that k of its 2 episodes per task succeeded."""
+def _set_successes(reports: Path, seed: int, k: int, n: int = 10) -> None:
+    """Rewrite one seed's closed-loop report as n episodes per task of which k succeeded (the sweep's own
+    file, with its episodes repeated: 2 real episodes cannot make seeds agree and disagree at one mean)."""
     path = reports / "runs" / "base" / f"s{seed}" / "closed_loop" / "closed_loop.json"
     obj = json.loads(path.read_text())
-    obj["episodes"] = [{**ep, "success": i < k} for tid in obj["tasks"]
-                       for i, ep in enumerate(e for e in obj["episodes"] if e["task_id"] == tid)]
+    template = {ep["task_id"]: ep for ep in obj["episodes"]}
+    obj["episodes"] = [{**template[tid], "seed": 1000 + i, "success": i < k} for tid in obj["tasks"] for i in range(n)]
     for t in obj["tasks"].values():
-        t.update(successes=k, rate=k / 2)
-    obj["average"]["rate"] = k / 2
+        t.update(n=n, successes=k, rate=k / n)
+    obj["average"]["rate"] = k / n
     path.write_text(json.dumps(obj))
 
 
@@ -62,11 +63,11 @@ def test_interval_widens_when_the_seeds_disagree(two_seed_ws, tmp_path):
     episodes = json.loads((two_seed_ws / "reports/runs/base/s0/closed_loop/closed_loop.json").read_text())["episodes"]
     assert len(episodes) == 2 * len(SMOKE["sim"]["suites"]["smoke"]["tasks"]), "per-episode results are reported"
     agree, disagree = tmp_path / "agree", tmp_path / "disagree"
-    for d, (k0, k1) in ((agree, (1, 1)), (disagree, (0, 2))):
+    for d, (k0, k1) in ((agree, (5, 5)), (disagree, (1, 9))):
         shutil.copytree(two_seed_ws / "reports", d)
         shutil.rmtree(d / "summary")
         _set_successes(d, 0, k0)
         _set_successes(d, 1, k1)
     (mean_a, width_a), (mean_d, width_d) = _width(agree), _width(disagree)
     assert mean_a == pytest.approx(0.5) and mean_d == pytest.approx(0.5)
-    assert width_d > width_a
+    assert width_d > 1.5 * width_a

@@ -37,14 +37,14 @@ def write_preset(path: Path, preset: str) -> bool:
     from ruamel.yaml import YAML
 
     load_params(path, preset)  # an unknown or invalid preset is refused before the file is touched
-    yaml = YAML()
-    yaml.width = 120
+    rt = YAML(typ="rt")  # round trip: plain YAML types with their comments, never arbitrary objects
+    rt.width = 120
     text = path.read_text()
-    doc = yaml.load(text)
+    doc = rt.load(text)
     _merge(doc, get_preset(preset))
     doc["preset"] = preset
     buf = io.StringIO()
-    yaml.dump(doc, buf)
+    rt.dump(doc, buf)
     if buf.getvalue() == text:
         return False
     write_text_atomic(path, buf.getvalue())
