@@ -70,15 +70,18 @@ def die_with_parent() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-def clear_stale_locks(root: Path) -> list[str]:
+def clear_stale_locks(root: Path, grace_s: float = 10.0) -> list[str]:
     """Drop entries of DVC's rwlock whose process is gone (a killed sweep leaves them behind).
 
     DVC refuses to run while its lock names a process, dead or alive; only dead ones are removed, so a
-    stage that is really running elsewhere still blocks. Returns the commands whose locks were cleared.
+    stage that is really running elsewhere still blocks. A `dvc repro` orphaned by a killed sweep dies
+    by its parent-death signal, which can land a moment after the sweep is gone: holders get ``grace_s``
+    to exit before they count as running. Returns the commands whose locks were cleared.
     """
     path = root / ".dvc" / "tmp" / "rwlock"
     if not path.is_file():
         return []
+    _wait_for_holders(path, grace_s)
     with lock(root):
         try:
             data = json.loads(path.read_text() or "{}")
@@ -97,6 +100,19 @@ def clear_stale_locks(root: Path) -> list[str]:
         if cleared:
             path.write_text(json.dumps(data))
     return cleared
+
+
+def _wait_for_holders(path: Path, grace_s: float) -> None:
+    """Wait up to ``grace_s`` for every process named in the rwlock file to exit."""
+    try:
+        data = json.loads(path.read_text() or "{}")
+    except json.JSONDecodeError:
+        return  # an unreadable lock file is handled (as empty) by the caller
+    pids = {int(h.get("pid", 0)) for mode in ("read", "write") for holders in data.get(mode, {}).values()
+            for h in (holders if isinstance(holders, list) else [holders])}
+    deadline = time.monotonic() + grace_s
+    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def lock(root: Path) -> FileLock:

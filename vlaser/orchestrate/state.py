@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import secrets
 import threading
 from dataclasses import asdict, dataclass, field
@@ -105,13 +104,14 @@ def latest_sweep(root: Path) -> str | None:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (pid <= 0: no)."""
+    """Whether a process with this pid is running (pid <= 0: no). A zombie (killed, not yet reaped) is not."""
+    import psutil
+
     if pid <= 0:
         return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    return True
