@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from vlaser.errors import UserError
-from vlaser.evaluate.replicates import bootstrap_draws, difference
+from vlaser.evaluate.replicates import difference
 from vlaser.sweep_runs import RunItems, find_runs, read_run
 
 COLUMNS = ["variant", "metric", "variant_mean", "baseline_mean", "diff", "ci_low", "ci_high", "p_le_0", "p_ge_0",
@@ -51,8 +51,7 @@ def versus_baseline(runs: list[RunItems], baseline: str = "base", n_boot: int = 
         if variant == baseline or base is None:
             continue
         d = difference(groups, base, n_boot=n_boot, seed=seed)
-        rows.append({"variant": variant, "metric": metric, "variant_mean": bootstrap_draws(groups, 1)[0],
-                     "baseline_mean": bootstrap_draws(base, 1)[0], **d,
+        rows.append({"variant": variant, "metric": metric, "variant_mean": d["a_mean"], "baseline_mean": d["b_mean"], **d,
                      "n_seeds": len(groups), "verdict": verdict(d["ci_low"], d["ci_high"])})
     return pd.DataFrame(rows, columns=COLUMNS)
 

@@ -78,7 +78,7 @@ def difference(a: Groups, b: Groups, n_boot: int = 2000, seed: int = 0, alpha: f
     mb, db = bootstrap_draws(b, n_boot, seed + 1)
     if not da.size or not db.size:
         nan = float("nan")
-        return {"diff": nan, "ci_low": nan, "ci_high": nan, "p_le_0": nan, "p_ge_0": nan}
+        return {"a_mean": ma, "b_mean": mb, "diff": nan, "ci_low": nan, "ci_high": nan, "p_le_0": nan, "p_ge_0": nan}
     d = da - db
-    return {"diff": ma - mb, "ci_low": float(np.quantile(d, alpha / 2)), "ci_high": float(np.quantile(d, 1 - alpha / 2)),
+    return {"a_mean": ma, "b_mean": mb, "diff": ma - mb, "ci_low": float(np.quantile(d, alpha / 2)), "ci_high": float(np.quantile(d, 1 - alpha / 2)),
             "p_le_0": float(np.mean(d <= 0)), "p_ge_0": float(np.mean(d >= 0))}
