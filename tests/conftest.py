@@ -20,11 +20,19 @@ def pytest_collection_modifyitems(config, items):
         "gpu": (not torch.cuda.is_available(), "needs a CUDA GPU (none on this machine)"),
         "browser": (shutil.which("chromium") is None, "needs chromium (scripts/setup.sh installs it)"),
         "postgres": (not Path("/usr/lib/postgresql").is_dir(), "needs PostgreSQL (scripts/setup.sh installs it)"),
+        "bridge_assets": (_bridge_assets_missing(), "needs the SimplerEnv WidowX assets (a download: "
+                          "python -m mani_skill.utils.download_asset bridge_v2_real2sim -y, and widowx250s)"),
     }
     for item in items:
         for mark, (skip, reason) in skips.items():
             if skip and mark in item.keywords:
                 item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _bridge_assets_missing() -> bool:
+    from vlaser.sim.checks import missing_asset_files
+
+    return bool(missing_asset_files("bridge_v2_real2sim") or missing_asset_files("widowx250s"))
 
 
 @pytest.fixture(scope="session")

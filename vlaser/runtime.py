@@ -53,8 +53,9 @@ def env_defaults(root: Path) -> dict[str, str]:
         # DeepSpeed JIT-builds a CPU comm op on first init (~76 s): keep one persistent folder per machine
         # so every stage of every sweep reuses it.
         "TORCH_EXTENSIONS_DIR": str(Path.home() / ".cache" / "vlaser" / "torch_extensions"),
-        # ManiSkill must never prompt for asset downloads; a missing asset is a clear error instead.
-        "MS_ASSET_DIR": str(Path.home() / ".maniskill" / "data"),
+        # ManiSkill's own default (its assets live in MS_ASSET_DIR/data); vlaser.sim.checks looks there
+        # before any env is made, so ManiSkill never prompts for a download.
+        "MS_ASSET_DIR": str(Path.home() / ".maniskill"),
     }
     if Path(LAVAPIPE_ICD).is_file():
         defaults["VK_ICD_FILENAMES"] = LAVAPIPE_ICD

@@ -56,7 +56,7 @@ if eval_cmd._EVAL_AREAS:  # `eval` appears once an evaluation kind exists
     app.add_typer(eval_cmd.app, name="eval")
 
 # Areas register their verbs here as they land (one line each).
-_AREAS: list[str] = ["sweep_cmd", "lineage", "analysis", "doctor", "stack"]
+_AREAS: list[str] = ["sweep_cmd", "lineage", "analysis", "doctor", "stack", "assets_cmd"]
 for _name in _AREAS:
     __import__(f"vlaser.cli.{_name}", fromlist=["register"]).register(app)
 

@@ -13,7 +13,7 @@ class TaskSpec(Section):
     id: str  # ManiSkill env id, e.g. "PickCube-v1"; checked against the registry of known tasks
     instruction: str  # language instruction given to the policy
     max_steps: int = Field(150, gt=0)  # episode step limit for experts and policies
-    robot: str = "panda"  # robot uid; decides the action conversion (docs/sim.md)
+    robot: Literal["panda", "widowx", "google_robot"] = "panda"  # decides the action conversion (vlaser/sim/robots.py)
 
 
 class SuiteSpec(Section):

@@ -23,9 +23,19 @@ _PROBE = "import sapien, sapien.render; sapien.render.RenderSystem('cpu'); print
 _PROBE_TIMEOUT_S = 120
 _render_ok: bool = False
 
-# files whose presence proves an asset is installed (an interrupted download leaves an empty folder)
+# files whose presence proves an asset is installed (an interrupted download leaves an empty folder, a
+# hand-copied one may lack files): those the SimplerEnv WidowX tasks of ManiSkill 3.0.1 open
 _ASSET_MARKERS = {
-    "bridge_v2_real2sim": "custom/info_bridge_custom_v0.json",
+    "bridge_v2_real2sim": (
+        "custom/info_bridge_custom_v0.json", "custom/info_bridge_custom_baked_tex_v0.json",
+        "real_inpainting/bridge_real_eval_1.png", "real_inpainting/bridge_sink.png",
+        "stages/bridge_table_1_v1.glb", "stages/bridge_table_1_v2.glb",
+        *(f"custom/models/{m}/collision.obj" for m in (
+            "bridge_carrot_generated_modified", "bridge_plate_objaverse_larger", "eggplant",
+            "dummy_sink_target_plane", "sink", "bridge_spoon_generated_modified", "table_cloth_generated_shorter",
+            "baked_green_cube_3cm", "baked_yellow_cube_3cm")),
+    ),
+    "widowx250s": ("wx250s.urdf", "wx250s.srdf"),
 }
 # robots whose model is a separate download, by TaskSpec.robot
 _ROBOT_ASSETS = {"widowx": "widowx250s", "google_robot": "googlerobot"}
@@ -59,8 +69,8 @@ def check_rendering() -> None:
 
 
 def asset_dir() -> Path:
-    """ManiSkill's asset folder (MS_ASSET_DIR, as ManiSkill itself resolves it)."""
-    return Path(os.environ.get("MS_ASSET_DIR", Path.home() / ".maniskill" / "data"))
+    """ManiSkill's asset folder, as ManiSkill 3 resolves it: ``$MS_ASSET_DIR/data`` (default ~/.maniskill/data)."""
+    return Path(os.environ.get("MS_ASSET_DIR", Path.home() / ".maniskill")) / "data"
 
 
 def _asset_target(uid: str) -> str:
@@ -73,12 +83,20 @@ def _asset_target(uid: str) -> str:
     return DATA_SOURCES[uid].target_path
 
 
-def _asset_installed(uid: str) -> bool:
+def missing_asset_files(uid: str) -> list[str]:
+    """What is missing of asset ``uid``: [] when installed, else the missing marker files (or its folder)."""
     folder = asset_dir() / _asset_target(uid)
-    marker = _ASSET_MARKERS.get(uid)
-    if marker is not None:
-        return (folder / marker).is_file()
-    return folder.is_dir() and any(folder.iterdir())
+    markers = _ASSET_MARKERS.get(uid)
+    if markers is not None:
+        return [str(folder / m) for m in markers if not (folder / m).is_file()]
+    return [] if folder.is_dir() and any(folder.iterdir()) else [str(folder)]
+
+
+def suite_asset_gaps(suite: SuiteSpec) -> dict[str, list[str]]:
+    """Each ManiSkill asset the suite needs (its own and its robots') -> the files missing ([] = installed)."""
+    needed = list(suite.requires_assets) + sorted({_ROBOT_ASSETS[t.robot] for t in suite.tasks
+                                                  if t.robot in _ROBOT_ASSETS})
+    return {uid: missing_asset_files(uid) for uid in dict.fromkeys(needed)}
 
 
 def check_suite(suite_name: str, suite: SuiteSpec) -> None:
@@ -94,13 +112,14 @@ def check_suite(suite_name: str, suite: SuiteSpec) -> None:
         raise UserError(f"suite {suite_name!r} needs the python package {suite.requires_package!r}, which is not "
                         f"installed (install SimplerEnv: pip install -e <SimplerEnv checkout>), or pick another "
                         "suite")
-    needed = list(suite.requires_assets) + sorted({_ROBOT_ASSETS[t.robot] for t in suite.tasks
-                                                  if t.robot in _ROBOT_ASSETS})
-    missing = [uid for uid in dict.fromkeys(needed) if not _asset_installed(uid)]
+    gaps = suite_asset_gaps(suite)
+    missing = [uid for uid, files in gaps.items() if files]
     if missing:
         cmds = "; ".join(f"python -m mani_skill.utils.download_asset {uid} -y" for uid in missing)
-        raise UserError(f"suite {suite_name!r} needs ManiSkill asset(s) {', '.join(missing)}, not found under "
-                        f"{asset_dir()}. Install with: {cmds}")
+        first = [f"{uid}: {gaps[uid][0]}" + (f" (+{len(gaps[uid]) - 1} more)" if len(gaps[uid]) > 1 else "")
+                 for uid in missing]
+        raise UserError(f"suite {suite_name!r} needs ManiSkill asset(s) {', '.join(missing)}, not complete under "
+                        f"{asset_dir()} (missing {'; '.join(first)}). Install with: {cmds}")
 
 
 def check_registered(task_id: str) -> None:

@@ -18,6 +18,7 @@ from vlaser.config.sim import SuiteSpec, TaskSpec
 from vlaser.errors import UserError
 from vlaser.sim.checks import check_registered, check_rendering, check_suite
 from vlaser.sim.geometry import area_resize
+from vlaser.sim.robots import RobotSpec, ee_pose, robot_spec
 from vlaser.sim.types import Observation
 
 
@@ -29,7 +30,7 @@ class StepResult:
 
 
 class SimEnv:
-    """A single-env ManiSkill3 task on physx_cpu with ``pd_ee_delta_pose`` control."""
+    """A single-env ManiSkill3 task on physx_cpu, driven through its robot's adapter (``vlaser.sim.robots``)."""
 
     def __init__(self, suite_name: str, suite: SuiteSpec, task: TaskSpec, segmentation: bool = False,
                  render: bool = True) -> None:
@@ -39,9 +40,12 @@ class SimEnv:
                             "(ManiSkill2-based) environments; this build has no adapter for them yet")
         check_rendering()
         check_registered(task.id)
+        self.robot = robot_spec(task.robot)
+        # a digital twin renders its camera whatever the policy needs (ManiSkill supports no other obs mode)
+        render = render or self.robot.digital_twin
         self.suite, self.task, self.segmentation, self.render = suite, task, segmentation, render
         self.camera = suite.camera
-        self.env = _make(task.id, suite, segmentation, render)
+        self.env = _make(task.id, suite, segmentation, render, self.robot)
         self.u = self.env.unwrapped
         # without rendering (policies that never look, e.g. the expert) rgb is a black frame of the same shape
         self._blank = np.zeros((suite.image_size, suite.image_size, 3), np.uint8)
@@ -73,8 +77,8 @@ class SimEnv:
         if a.shape[0] != self.action_dim:
             raise ValueError(f"{self.task.id}: action has {a.shape[0]} dims, expected {self.action_dim}")
         if len(self.agents) == 1:
-            return a
-        return {uid: a[7 * i: 7 * (i + 1)] for i, uid in enumerate(self.u.agent.agents_dict)}
+            return self.robot.to_env(a)
+        return {uid: self.robot.to_env(a[7 * i: 7 * (i + 1)]) for i, uid in enumerate(self.u.agent.agents_dict)}
 
     # ------------------------------------------------------------------ observation
     def _observation(self, raw: dict) -> Observation:
@@ -89,12 +93,12 @@ class SimEnv:
     def proprio(self) -> np.ndarray:
         parts = []
         for agent in self.agents:
-            parts.append(agent.tcp.pose.raw_pose[0].numpy())
+            parts.append(ee_pose(agent, self.robot))
             parts.append(agent.robot.get_qpos()[0, -2:].numpy())
         return np.concatenate(parts).astype(np.float32)
 
     def raw_rgb(self) -> np.ndarray:
-        """The last camera image at render_size (uint8 [R, R, 3])."""
+        """The last camera image at render_size (uint8 [R, R, 3]; a digital twin's calibrated size, e.g. 480x640)."""
         return self.last_raw["sensor_data"][self.camera]["rgb"][0].numpy()
 
     def raw_segmentation(self) -> np.ndarray:
@@ -105,19 +109,23 @@ class SimEnv:
         self.env.close()
 
 
-def _make(task_id: str, suite: SuiteSpec, segmentation: bool, render: bool = True):
+def _make(task_id: str, suite: SuiteSpec, segmentation: bool, render: bool, robot: RobotSpec):
     import gymnasium as gym
     import mani_skill.envs  # noqa: F401  (registers tasks)
 
     kwargs = dict(
         obs_mode=("rgb+segmentation" if segmentation else "rgb") if render else "none",
-        control_mode="pd_ee_delta_pose",
+        control_mode=robot.control_mode,
         sim_backend="physx_cpu",
         render_backend="cpu",
         reward_mode="none",
         num_envs=1,
         sensor_configs=dict(width=suite.render_size, height=suite.render_size),
     )
+    if robot.digital_twin:
+        # green-screening needs the segmentation; the calibrated camera keeps its own size (docs/sim.md)
+        kwargs["obs_mode"] = "rgb+segmentation"
+        del kwargs["sensor_configs"]
     # ManiSkill prints device warnings to stdout; keep our stdout clean (the CLI may print JSON)
     with contextlib.redirect_stdout(io.StringIO()), _no_stdin():
         try:

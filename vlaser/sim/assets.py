@@ -1,0 +1,120 @@
+"""Install the SimplerEnv WidowX assets from git checkouts, for machines that cannot reach ManiSkill's hosts.
+
+With internet, ``python -m mani_skill.utils.download_asset bridge_v2_real2sim -y`` (and ``widowx250s``) is
+the way. Offline, copy two git checkouts over instead and lay them out as ManiSkill expects:
+
+* ``haosulab/ManiSkill-WidowX250S`` (tag v0.2.0, what ManiSkill 3.0.1 downloads) -> ``robots/widowx``;
+* ``simpler-env/ManiSkill2_real2sim``, whose ``data/`` holds the same Bridge scene files (object models,
+  model info json, the green-screen photos, the table stages) -> ``tasks/bridge_v2_real2sim_dataset``.
+
+Only the files the four WidowX tasks open are copied. A checkout that lacks some (e.g. a snapshot
+without its large files) is an error naming them, unless ``stand_in_missing`` is set: then each
+missing table stage becomes a flat slab at the table's height and a missing visual mesh becomes the
+collision mesh, all listed in ``STAND-INS.txt``. The green screen hides the stage, so images match; the
+physics of the table top is the slab's. Stand-ins are for wiring checks, not for published numbers.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from vlaser.errors import UserError
+from vlaser.sim.checks import asset_dir
+
+BRIDGE_MODELS = ("bridge_carrot_generated_modified", "bridge_plate_objaverse_larger", "eggplant",
+                 "dummy_sink_target_plane", "sink", "bridge_spoon_generated_modified",
+                 "table_cloth_generated_shorter", "baked_green_cube_3cm", "baked_yellow_cube_3cm")
+BRIDGE_FILES = ("custom/info_bridge_custom_v0.json", "custom/info_bridge_custom_baked_tex_v0.json",
+                "real_inpainting/bridge_real_eval_1.png", "real_inpainting/bridge_sink.png")
+# ManiSkill 3 keeps the stages under stages/, ManiSkill2_real2sim under hab2_bench_assets/stages/
+BRIDGE_STAGES = ("bridge_table_1_v1.glb", "bridge_table_1_v2.glb")
+VISUAL_NAMES = ("textured.obj", "textured.dae", "textured.glb")
+WIDOWX_FILES = ("wx250s.urdf", "wx250s.srdf")
+
+# the stage pose ManiSkill 3.0.1 uses (bridge_dataset_eval/base_env.py): x-axis quarter turn, then offset
+_STAGE_OFFSET = (2.0634, 2.8313, 0.0)
+_TABLE_TOP_Z = 0.87  # world height the objects are spawned just above (0.869-0.888 in the task configs)
+
+
+def install_bridge_from_git(real2sim: Path, widowx: Path, stand_in_missing: bool = False,
+                            target: Path | None = None) -> dict:
+    """Copy the WidowX robot and the Bridge scene files into ManiSkill's asset folder; returns a summary."""
+    target = target or asset_dir()
+    data = real2sim / "data"
+    if not (data / "custom").is_dir():
+        raise UserError(f"--real2sim {real2sim}: no data/custom folder; expected a checkout of "
+                        "simpler-env/ManiSkill2_real2sim")
+    if not (widowx / "wx250s.urdf").is_file():
+        raise UserError(f"--widowx {widowx}: no wx250s.urdf; expected a checkout of haosulab/ManiSkill-WidowX250S")
+
+    copies: list[tuple[Path, str]] = [(data / f, f) for f in BRIDGE_FILES]
+    copies += [(data / "hab2_bench_assets" / "stages" / s, f"stages/{s}") for s in BRIDGE_STAGES]
+    for model in BRIDGE_MODELS:
+        folder = data / "custom" / "models" / model
+        if not folder.is_dir():
+            copies.append((folder, f"custom/models/{model}"))
+            continue
+        copies += [(p, f"custom/models/{model}/{p.name}") for p in sorted(folder.iterdir()) if p.is_file()]
+    missing = [rel for src, rel in copies if not src.is_file()]
+    missing += [f"custom/models/{m}/textured.*" for m in BRIDGE_MODELS
+                if (data / "custom" / "models" / m).is_dir()
+                and not any((data / "custom" / "models" / m / v).is_file() for v in VISUAL_NAMES)]
+    stand_ins = [rel for rel in missing if rel.startswith("stages/") or rel.endswith("/textured.*")]
+    fatal = [rel for rel in missing if rel not in stand_ins or not stand_in_missing]
+    if fatal:
+        raise UserError(f"--real2sim {real2sim}: missing {', '.join(fatal)} (a snapshot without its large files?); "
+                        "use a full git clone, or --stand-in-missing for the stages and visual meshes")
+
+    bridge = target / "tasks" / "bridge_v2_real2sim_dataset"
+    robot = target / "robots" / "widowx"
+    # build next to the target, then swap in: an interrupted copy never looks installed
+    for final, fill in ((robot, lambda tmp: _copy_widowx(widowx, tmp)),
+                        (bridge, lambda tmp: _copy_bridge(copies, missing, tmp))):
+        tmp = final.with_name(final.name + ".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        fill(tmp)
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)
+    return {"target": str(target), "bridge_files": sum(1 for _, r in copies if r not in missing),
+            "stand_ins": stand_ins}
+
+
+def _copy_widowx(src: Path, dst: Path) -> None:
+    shutil.copytree(src, dst, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
+
+
+def _copy_bridge(copies: list[tuple[Path, str]], missing: list[str], dst: Path) -> None:
+    for src, rel in copies:
+        if rel in missing:
+            continue
+        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst / rel)
+    made = []
+    for rel in missing:
+        if rel.startswith("stages/"):
+            _write_stage_slab(dst / rel)
+        else:  # custom/models/<m>/textured.*: the collision mesh, untextured, as the visual
+            folder = (dst / rel).parent
+            shutil.copyfile(folder / "collision.obj", folder / "textured.obj")
+            rel = f"{folder.relative_to(dst)}/textured.obj"
+        made.append(rel)
+    if made:
+        (dst / "STAND-INS.txt").write_text(
+            "Stand-ins written by vlaser (vlaser/sim/assets.py) for files the source checkout lacked:\n"
+            + "".join(f"  {m}\n" for m in made)
+            + "Images are unaffected where the green screen hides them; do not publish numbers from these.\n")
+
+
+def _write_stage_slab(path: Path) -> None:
+    """A 2 m x 2 m slab whose top is at the table height, in the stage file's own (y-up) frame."""
+    import numpy as np
+    import trimesh
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    slab = trimesh.creation.box(extents=[2.0, 2.0, 0.1])
+    slab.apply_translation([0.3, 0.0, _TABLE_TOP_Z - 0.05])
+    quarter_turn = trimesh.transformations.rotation_matrix(np.pi / 2, [1, 0, 0])[:3, :3]
+    local = (slab.vertices - np.asarray(_STAGE_OFFSET)) @ quarter_turn  # R^T (world - offset), row vectors
+    trimesh.Trimesh(local, slab.faces).export(path)
