@@ -71,3 +71,15 @@ def test_unknown_task_in_a_hand_made_suite():
     suite = SuiteSpec(tasks=[TaskSpec(id="NoSuchTask-v1", instruction="x")])
     with pytest.raises(UserError, match="NoSuchTask-v1"):
         SimEnv("custom", suite, suite.tasks[0])
+
+
+def test_expert_refuses_a_task_it_has_no_script_for_before_any_env(tmp_path):
+    from vlaser.sim.harness import evaluate
+    from vlaser.sim.policies import ExpertPolicy
+
+    suite = SuiteSpec(tasks=[TaskSpec(id="PushCube-v1", instruction="push"),
+                             TaskSpec(id="PokeCube-v1", instruction="poke the cube")])
+    out = tmp_path / "out"
+    with pytest.raises(UserError, match="no scripted expert for task 'PokeCube-v1'"):
+        evaluate(ExpertPolicy(), "custom", suite, 1, 0, out, videos_per_task=0)
+    assert not out.exists()

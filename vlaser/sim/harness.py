@@ -49,6 +49,8 @@ def evaluate(policy, suite_name: str, suite: SuiteSpec, episodes: int, seed: int
 
     specs = [find_task(suite_name, suite, t) for t in tasks] if tasks else list(suite.tasks)
     check_suite(suite_name, suite)
+    if hasattr(policy, "check_tasks"):  # e.g. the expert: refuse tasks it cannot do before minutes of work
+        policy.check_tasks([t.id for t in specs])
     check_rendering()
     rollouts: list[Rollout] = []
     with atomic_dir(out_dir) as tmp:

@@ -25,6 +25,13 @@ class ExpertPolicy:
         self.sim = None
         self.expert = None
 
+    def check_tasks(self, task_ids: list[str]) -> None:
+        """UserError before any environment is made if a task has no scripted expert."""
+        from vlaser.sim.experts import expert_for
+
+        for task_id in task_ids:
+            expert_for(task_id)
+
     def bind(self, sim) -> None:
         from vlaser.sim.experts import expert_for
 
