@@ -86,3 +86,30 @@ def test_a_missing_model_folder_is_never_stood_in(ms_assets, tmp_path):
         install_bridge_from_git(real2sim, widowx, stand_in_missing=True)
     with pytest.raises(UserError, match="ManiSkill-WidowX250S"):
         install_bridge_from_git(real2sim, tmp_path / "nowhere")
+
+
+def test_real2sim_stand_ins_fill_only_gaps_and_say_so(tmp_path):
+    from vlaser.sim.assets import stand_in_real2sim
+
+    data = tmp_path / "ManiSkill2_real2sim" / "data"
+    models = data / "custom" / "models"
+    for name, visual in (("coke_can", "textured.dae"), ("redbull_can", None)):
+        (models / name).mkdir(parents=True)
+        (models / name / "collision.obj").write_text("v 0 0 0\n")
+        if visual:
+            (models / name / visual).write_text("real")
+    made = stand_in_real2sim(tmp_path / "ManiSkill2_real2sim")
+    assert set(made) == {"hab2_bench_assets/stages/google_pick_coke_can_1_v4.glb",
+                         "custom/models/redbull_can/textured.obj"}
+    assert not (models / "coke_can" / "textured.obj").exists()  # a real visual is never replaced
+    assert "redbull_can/textured.obj" in (data / "STAND-INS.txt").read_text()
+    assert stand_in_real2sim(tmp_path / "ManiSkill2_real2sim") == []  # idempotent
+
+    import trimesh
+
+    # SimplerEnv's table in front of the Google Robot, top at the scene's table height once placed
+    stage = trimesh.load(data / "hab2_bench_assets" / "stages" / "google_pick_coke_can_1_v4.glb", force="mesh")
+    turn = trimesh.transformations.rotation_matrix(np.pi / 2, [1, 0, 0])[:3, :3]
+    world = stage.vertices @ turn.T + np.array([1.6616, 3.0337, 0.0])
+    assert world[:, 2].max() == pytest.approx(0.87, abs=1e-4)
+    assert world[:, 0].max() == pytest.approx(0.02, abs=1e-3)  # ends before the robot at x = 0.35

@@ -45,10 +45,25 @@ def test_missing_assets_say_how_to_install(repo_root, tmp_path):
     assert not out.exists()
 
 
-def test_missing_package_suite(repo_root, tmp_path):
-    r = _cli(["--policy", "random", "--suite", "simpler-google", "--episodes", "1", "--out", str(tmp_path / "o")],
-             repo_root)
-    assert r.returncode == 2 and "simpler_env" in r.stderr
+@pytest.mark.parametrize("python", ["missing", "without-package"])
+def test_simpler_google_without_its_interpreter(repo_root, tmp_path, python):
+    """The suite's second Python is missing, or lacks simpler_env: exit 2 naming the package and the fix."""
+    import yaml
+
+    params = yaml.safe_load((repo_root / "params.yaml").read_text())
+    interpreter = str(tmp_path / "no-venv" / "bin" / "python") if python == "missing" else sys.executable
+    params["sim"]["suites"]["simpler-google"]["python"] = interpreter
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    out = tmp_path / "o"
+    full_env = {**os.environ, "VLASER_QUIET": "1"}
+    r = subprocess.run([sys.executable, "-m", "vlaser", "--params", str(tmp_path / "params.yaml"), "eval",
+                        "closed-loop", "--policy", "random", "--suite", "simpler-google", "--episodes", "1",
+                        "--out", str(out)], cwd=repo_root, env=full_env, capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=300)
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "simpler_env" in r.stderr and "simpler-env.sh" in r.stderr
+    assert ("does not exist" if python == "missing" else "cannot import") in r.stderr
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("icd", ["missing", "bogus"])

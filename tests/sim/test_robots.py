@@ -30,8 +30,20 @@ def test_widowx_actions_are_metres_and_radians_in_the_pandas_rotation_sense():
 def test_unknown_robot_is_refused_at_the_edge_and_in_the_adapter():
     with pytest.raises(ValidationError, match="robot"):
         TaskSpec(id="PushCube-v1", instruction="push", robot="ur5")
-    with pytest.raises(UserError, match="supported: panda, widowx"):
-        robot_spec("google_robot")
+    with pytest.raises(UserError, match="supported: google_robot, panda, widowx"):
+        robot_spec("ur5")
+
+
+def test_google_robot_gets_axis_angle_and_a_closing_delta():
+    from scipy.spatial.transform import Rotation
+
+    a = np.array([0.2, 0.0, -0.5, 0.3, -0.2, 0.5, -1.0], np.float32)
+    out = ROBOTS["google_robot"].to_env(a)
+    assert np.allclose(out[:3], [0.02, 0.0, -0.05])
+    expected = Rotation.from_euler("XYZ", -0.1 * a[3:6].astype(np.float64)).as_rotvec()
+    assert np.allclose(out[3:6], expected, atol=1e-6)  # the same rotation, as axis-angle, Panda's sense
+    assert out[6] == 1.0  # platform -1 (close) is +1 closedness delta for this gripper
+    assert np.allclose(ROBOTS["google_robot"].from_env(out), a, atol=1e-6)
 
 
 def test_asset_dir_follows_maniskill(monkeypatch, tmp_path):

@@ -23,6 +23,9 @@ class SuiteSpec(Section):
     render_size: int = Field(128, ge=16, le=1024)  # camera resolution in the simulator
     requires_assets: list[str] = []  # ManiSkill asset ids needed (e.g. bridge_v2_real2sim)
     requires_package: str | None = None  # python package needed (e.g. simpler_env)
+    # interpreter that has requires_package, for suites run in a second Python (SimplerEnv's ManiSkill2
+    # tasks: scripts/simpler-env.sh makes it); relative paths are from the workspace root
+    python: str | None = None
     bimanual: bool = False
 
 

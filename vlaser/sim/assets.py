@@ -32,9 +32,18 @@ BRIDGE_STAGES = ("bridge_table_1_v1.glb", "bridge_table_1_v2.glb")
 VISUAL_NAMES = ("textured.obj", "textured.dae", "textured.glb")
 WIDOWX_FILES = ("wx250s.urdf", "wx250s.srdf")
 
-# the stage pose ManiSkill 3.0.1 uses (bridge_dataset_eval/base_env.py): x-axis quarter turn, then offset
-_STAGE_OFFSET = (2.0634, 2.8313, 0.0)
-_TABLE_TOP_Z = 0.87  # world height the objects are spawned just above (0.869-0.888 in the task configs)
+# Stage stand-ins, as world-frame boxes (centre, extents). A stage file is y-up and placed with an x-axis
+# quarter turn, then at minus the scene offset (ManiSkill 3.0.1 bridge_dataset_eval/base_env.py;
+# ManiSkill2_real2sim custom_scenes/base_env.py), so the box is written in the file's own frame.
+# Bridge: a slab under the WidowX and its objects, top at 0.87 m (objects spawn at 0.869-0.888).
+# Google: SimplerEnv's own "dummy_tabletop" table (0.63 x 0.615 m, in front of the robot), top at the
+# scene's table height, 0.87 m.
+STAGE_BOXES = {
+    "bridge_table_1_v1.glb": ((2.0634, 2.8313, 0.0), (0.3, 0.0, 0.82), (2.0, 2.0, 0.1)),
+    "bridge_table_1_v2.glb": ((2.0634, 2.8313, 0.0), (0.3, 0.0, 0.82), (2.0, 2.0, 0.1)),
+    "google_pick_coke_can_1_v4.glb": ((1.6616, 3.0337, 0.0), (-0.295, 0.21, 0.4435), (0.63, 0.615, 0.853)),
+}
+GOOGLE_STAGES = ("google_pick_coke_can_1_v4.glb",)
 
 
 def install_bridge_from_git(real2sim: Path, widowx: Path, stand_in_missing: bool = False,
@@ -94,7 +103,7 @@ def _copy_bridge(copies: list[tuple[Path, str]], missing: list[str], dst: Path) 
     made = []
     for rel in missing:
         if rel.startswith("stages/"):
-            _write_stage_slab(dst / rel)
+            write_stage_box(dst / rel)
         else:  # custom/models/<m>/textured.*: the collision mesh, untextured, as the visual
             folder = (dst / rel).parent
             shutil.copyfile(folder / "collision.obj", folder / "textured.obj")
@@ -107,14 +116,45 @@ def _copy_bridge(copies: list[tuple[Path, str]], missing: list[str], dst: Path) 
             + "Images are unaffected where the green screen hides them; do not publish numbers from these.\n")
 
 
-def _write_stage_slab(path: Path) -> None:
-    """A 2 m x 2 m slab whose top is at the table height, in the stage file's own (y-up) frame."""
+def write_stage_box(path: Path) -> None:
+    """The stand-in of stage ``path.name`` (STAGE_BOXES), in the stage file's own (y-up) frame."""
     import numpy as np
     import trimesh
 
+    offset, centre, extents = STAGE_BOXES[path.name]
     path.parent.mkdir(parents=True, exist_ok=True)
-    slab = trimesh.creation.box(extents=[2.0, 2.0, 0.1])
-    slab.apply_translation([0.3, 0.0, _TABLE_TOP_Z - 0.05])
+    box = trimesh.creation.box(extents=list(extents))
+    box.apply_translation(list(centre))
     quarter_turn = trimesh.transformations.rotation_matrix(np.pi / 2, [1, 0, 0])[:3, :3]
-    local = (slab.vertices - np.asarray(_STAGE_OFFSET)) @ quarter_turn  # R^T (world - offset), row vectors
-    trimesh.Trimesh(local, slab.faces).export(path)
+    local = (box.vertices - np.asarray(offset)) @ quarter_turn  # R^T (world - offset), row vectors
+    trimesh.Trimesh(local, box.faces).export(path)
+
+
+def stand_in_real2sim(real2sim: Path) -> list[str]:
+    """Fill a ManiSkill2_real2sim checkout's gaps for the Google Robot tasks, in place; returns what was made.
+
+    The Google scene stage becomes SimplerEnv's box table and every object model without a visual mesh gets
+    its collision mesh as one; all listed in ``data/STAND-INS.txt``. Files that exist are never touched.
+    """
+    data = real2sim / "data"
+    if not (data / "custom" / "models").is_dir():
+        raise UserError(f"--real2sim {real2sim}: no data/custom/models; expected a checkout of "
+                        "simpler-env/ManiSkill2_real2sim")
+    made = []
+    for stage in GOOGLE_STAGES:
+        path = data / "hab2_bench_assets" / "stages" / stage
+        if not path.is_file():
+            write_stage_box(path)
+            made.append(str(path.relative_to(data)))
+    for folder in sorted(p for p in (data / "custom" / "models").iterdir() if p.is_dir()):
+        if (folder / "collision.obj").is_file() and not any((folder / v).is_file() for v in VISUAL_NAMES):
+            shutil.copyfile(folder / "collision.obj", folder / "textured.obj")
+            made.append(str((folder / "textured.obj").relative_to(data)))
+    if made:
+        label = data / "STAND-INS.txt"
+        old = label.read_text().splitlines()[1:-1] if label.is_file() else []
+        lines = sorted({*(x.strip() for x in old), *made})
+        label.write_text("Stand-ins written by vlaser (vlaser/sim/assets.py) for files the checkout lacked:\n"
+                         + "".join(f"  {m}\n" for m in lines)
+                         + "Images are unaffected where the green screen hides them; do not publish numbers from these.\n")
+    return made

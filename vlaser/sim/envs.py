@@ -35,9 +35,8 @@ class SimEnv:
     def __init__(self, suite_name: str, suite: SuiteSpec, task: TaskSpec, segmentation: bool = False,
                  render: bool = True) -> None:
         check_suite(suite_name, suite)
-        if suite.requires_package:
-            raise UserError(f"suite {suite_name!r} runs through the {suite.requires_package!r} package's own "
-                            "(ManiSkill2-based) environments; this build has no adapter for them yet")
+        if robot_spec(task.robot).remote:
+            raise UserError(f"task {task.id} runs in a second interpreter: make it with vlaser.sim.envs.make_sim")
         check_rendering()
         check_registered(task.id)
         self.robot = robot_spec(task.robot)
@@ -90,6 +89,10 @@ class SimEnv:
         return Observation(rgb=rgb, proprio=self.proprio(),
                            instruction=self.task.instruction, task_id=self.task.id)
 
+    def base_pose(self) -> np.ndarray:
+        """Pose [7] (xyz, wxyz quaternion; world) of the first arm's base, the frame actions are given in."""
+        return self.agents[0].robot.pose.raw_pose[0].numpy()
+
     def proprio(self) -> np.ndarray:
         parts = []
         for agent in self.agents:
@@ -107,6 +110,16 @@ class SimEnv:
 
     def close(self) -> None:
         self.env.close()
+
+
+def make_sim(suite_name: str, suite: SuiteSpec, task: TaskSpec, segmentation: bool = False, render: bool = True):
+    """The environment of one suite task: in this process (ManiSkill 3) or in the suite's second Python."""
+    if robot_spec(task.robot).remote:
+        from vlaser.sim.remote_env import RemoteSimEnv
+
+        check_suite(suite_name, suite)
+        return RemoteSimEnv(suite_name, suite, task, segmentation=segmentation, render=render)
+    return SimEnv(suite_name, suite, task, segmentation=segmentation, render=render)
 
 
 def _make(task_id: str, suite: SuiteSpec, segmentation: bool, render: bool, robot: RobotSpec):

@@ -20,7 +20,7 @@ from vlaser.config.sim import SuiteSpec
 from vlaser.evaluate.stats import rate
 from vlaser.io import atomic_dir, write_json, write_meta
 from vlaser.log import get_logger, progress_bar
-from vlaser.sim.envs import SimEnv
+from vlaser.sim.envs import make_sim
 from vlaser.sim.rollout import Rollout, run_episode
 
 log = get_logger("sim.harness")
@@ -58,7 +58,7 @@ def evaluate(policy, suite_name: str, suite: SuiteSpec, episodes: int, seed: int
         for task in specs:
             # policies that never look at images (expert, random) run without the camera unless videos are wanted
             render = videos_per_task > 0 or getattr(policy, "needs_images", True)
-            sim = SimEnv(suite_name, suite, task, render=render)
+            sim = make_sim(suite_name, suite, task, render=render)
             try:
                 if hasattr(policy, "bind"):
                     policy.bind(sim)
