@@ -83,20 +83,18 @@ class RemoteSimEnv:
 
     # ------------------------------------------------------------------ protocol
     def _call(self, cmd: str, timeout: float = 300, **kwargs):
-        import pickle
-        import struct
         import threading
 
-        data = pickle.dumps((cmd, kwargs), protocol=4)
+        from vlaser.sim.simpler_worker import read_message, write_message
+
         timer = threading.Timer(timeout, self.proc.kill)  # a hung simulator must not hang the caller
         timer.start()
         try:
-            self.proc.stdin.write(struct.pack("<Q", len(data)) + data)
-            self.proc.stdin.flush()
-            head = self.proc.stdout.read(8)
-            if len(head) < 8:
+            write_message(self.proc.stdin, [cmd, kwargs])
+            reply = read_message(self.proc.stdout)
+            if reply is None:
                 raise EOFError("worker exited" + (f" (killed after {timeout:.0f} s)" if not timer.is_alive() else ""))
-            status, value = pickle.loads(self.proc.stdout.read(struct.unpack("<Q", head)[0]))
+            status, value = reply
         except (BrokenPipeError, EOFError) as err:
             raise UserError(f"simpler_env worker for {self.task.id} died during {cmd!r} ({err}); its log ends:\n"
                             f"{self._log_tail()}") from None
