@@ -98,3 +98,14 @@ def test_expert_refuses_a_task_it_has_no_script_for_before_any_env(tmp_path):
     with pytest.raises(UserError, match="no scripted expert for task 'PokeCube-v1'"):
         evaluate(ExpertPolicy(), "custom", suite, 1, 0, out, videos_per_task=0)
     assert not out.exists()
+
+
+def test_simpler_env_script_refuses_a_folder_that_is_no_checkout(repo_root, tmp_path):
+    r = subprocess.run(["bash", str(repo_root / "scripts" / "simpler-env.sh"), str(tmp_path)], cwd=tmp_path,
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert r.returncode == 2 and "simpler_env/__init__.py" in r.stderr and str(tmp_path) in r.stderr
+    (tmp_path / "simpler_env").mkdir()
+    (tmp_path / "simpler_env" / "__init__.py").write_text("")
+    r = subprocess.run(["bash", str(repo_root / "scripts" / "simpler-env.sh"), str(tmp_path)], cwd=tmp_path,
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert r.returncode == 2 and "ManiSkill2_real2sim" in r.stderr
