@@ -70,30 +70,19 @@ def test_same_action_same_motion(sim_params, suite_name, task_id):
         sim.close()
 
 
-@pytest.mark.bridge_assets
-def test_widowx_suite_through_the_harness(sim_params, tmp_path):
+@pytest.mark.parametrize(("suite_name", "task_id", "limit"), [
+    pytest.param("simpler-widowx", "StackGreenCubeOnYellowCubeBakedTexInScene-v1", 60, id="widowx",
+                 marks=pytest.mark.bridge_assets),
+    pytest.param("simpler-google", "google_robot_move_near", 80, id="google", marks=pytest.mark.simpler_env),
+])
+def test_simpler_suites_through_the_harness(sim_params, tmp_path, suite_name, task_id, limit):
     from vlaser.sim.harness import evaluate
     from vlaser.sim.policies import RandomPolicy
 
-    suite = sim_params.sim.suites["simpler-widowx"]
-    out = tmp_path / "widowx"
-    report = evaluate(RandomPolicy(seed=0), "simpler-widowx", suite, 1, 0, out, videos_per_task=1,
-                      tasks=["StackGreenCubeOnYellowCubeBakedTexInScene-v1"])
-    task = report["tasks"]["StackGreenCubeOnYellowCubeBakedTexInScene-v1"]
-    assert task["n"] == 1 and task["mean_steps"] == 60  # random never stacks: runs to the suite's limit
-    assert json.loads((out / "closed_loop.json").read_text())["suite"] == "simpler-widowx"
-    assert (out / "videos" / "StackGreenCubeOnYellowCubeBakedTexInScene-v1_s0.mp4").stat().st_size > 10_000
-
-
-@pytest.mark.simpler_env
-def test_google_suite_through_the_harness(sim_params, tmp_path):
-    from vlaser.sim.harness import evaluate
-    from vlaser.sim.policies import RandomPolicy
-
-    suite = sim_params.sim.suites["simpler-google"]
-    out = tmp_path / "google"
-    report = evaluate(RandomPolicy(seed=0), "simpler-google", suite, 1, 0, out, videos_per_task=1,
-                      tasks=["google_robot_move_near"])
-    task = report["tasks"]["google_robot_move_near"]
-    assert task["n"] == 1 and task["successes"] == 0 and task["mean_steps"] == 80  # random: to the limit
-    assert (out / "videos" / "google_robot_move_near_s0.mp4").stat().st_size > 10_000
+    out = tmp_path / "report"
+    report = evaluate(RandomPolicy(seed=0), suite_name, sim_params.sim.suites[suite_name], 1, 0, out,
+                      videos_per_task=1, tasks=[task_id])
+    task = report["tasks"][task_id]
+    assert task["n"] == 1 and task["successes"] == 0 and task["mean_steps"] == limit  # random: to the limit
+    assert json.loads((out / "closed_loop.json").read_text())["suite"] == suite_name
+    assert (out / "videos" / f"{task_id}_s0.mp4").stat().st_size > 10_000
