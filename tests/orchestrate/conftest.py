@@ -48,13 +48,18 @@ def sweep_state(ws: Path, sweep_id: str | None = None) -> dict:
     return json.loads(path.read_text())
 
 
-@pytest.fixture(scope="session")
-def done_workspace(tmp_path_factory) -> Path:
-    """A workspace where one complete smoke sweep has run (copy it before changing anything)."""
-    ws = make_workspace(REPO, tmp_path_factory.mktemp("ws") / "done", SMOKE)
+def swept_workspace(dest: Path, params: dict) -> Path:
+    """A workspace at ``dest`` with ``params`` in which one complete sweep has run."""
+    ws = make_workspace(REPO, dest, params)
     res = vlaser(ws, "sweep")
     assert res.returncode == 0, res.stdout + res.stderr
     return ws
+
+
+@pytest.fixture(scope="session")
+def done_workspace(tmp_path_factory) -> Path:
+    """A workspace where one complete smoke sweep has run (copy it before changing anything)."""
+    return swept_workspace(tmp_path_factory.mktemp("ws") / "done", SMOKE)
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from tests.orchestrate.conftest import REPO, SMOKE, sweep_state, vlaser
-from vlaser.orchestrate.workspace import make_workspace
+from tests.orchestrate.conftest import SMOKE, sweep_state, swept_workspace
 from vlaser.sweep_table import load_sweep
 
 pytestmark = [pytest.mark.sim]
@@ -22,10 +21,7 @@ TWO_SEEDS = {**SMOKE, "sweep": {**SMOKE["sweep"], "variants": ["base"], "seeds":
 
 @pytest.fixture(scope="module")
 def two_seed_ws(tmp_path_factory) -> Path:
-    ws = make_workspace(REPO, tmp_path_factory.mktemp("seeds") / "ws", TWO_SEEDS)
-    res = vlaser(ws, "sweep")
-    assert res.returncode == 0, res.stdout + res.stderr
-    return ws
+    return swept_workspace(tmp_path_factory.mktemp("seeds") / "ws", TWO_SEEDS)
 
 
 def test_two_seeds_give_two_child_runs_per_variant(two_seed_ws):
