@@ -20,17 +20,10 @@ import shutil
 from pathlib import Path
 
 from vlaser.errors import UserError
-from vlaser.sim.checks import asset_dir
+from vlaser.io import atomic_dir
+from vlaser.sim.checks import BRIDGE_FILES, BRIDGE_MODELS, BRIDGE_STAGES, WIDOWX_FILES, asset_dir
 
-BRIDGE_MODELS = ("bridge_carrot_generated_modified", "bridge_plate_objaverse_larger", "eggplant",
-                 "dummy_sink_target_plane", "sink", "bridge_spoon_generated_modified",
-                 "table_cloth_generated_shorter", "baked_green_cube_3cm", "baked_yellow_cube_3cm")
-BRIDGE_FILES = ("custom/info_bridge_custom_v0.json", "custom/info_bridge_custom_baked_tex_v0.json",
-                "real_inpainting/bridge_real_eval_1.png", "real_inpainting/bridge_sink.png")
-# ManiSkill 3 keeps the stages under stages/, ManiSkill2_real2sim under hab2_bench_assets/stages/
-BRIDGE_STAGES = ("bridge_table_1_v1.glb", "bridge_table_1_v2.glb")
-VISUAL_NAMES = ("textured.obj", "textured.dae", "textured.glb")
-WIDOWX_FILES = ("wx250s.urdf", "wx250s.srdf")
+VISUAL_NAMES = ("textured.obj", "textured.dae", "textured.glb")  # a model's visual mesh, in loading order
 
 # Stage stand-ins, as world-frame boxes (centre, extents). A stage file is y-up and placed with an x-axis
 # quarter turn, then at minus the scene offset (ManiSkill 3.0.1 bridge_dataset_eval/base_env.py;
@@ -54,10 +47,11 @@ def install_bridge_from_git(real2sim: Path, widowx: Path, stand_in_missing: bool
     if not (data / "custom").is_dir():
         raise UserError(f"--real2sim {real2sim}: no data/custom folder; expected a checkout of "
                         "simpler-env/ManiSkill2_real2sim")
-    if not (widowx / "wx250s.urdf").is_file():
-        raise UserError(f"--widowx {widowx}: no wx250s.urdf; expected a checkout of haosulab/ManiSkill-WidowX250S")
+    if not all((widowx / f).is_file() for f in WIDOWX_FILES):
+        raise UserError(f"--widowx {widowx}: no {' / '.join(WIDOWX_FILES)}; expected a checkout of haosulab/ManiSkill-WidowX250S")
 
     copies: list[tuple[Path, str]] = [(data / f, f) for f in BRIDGE_FILES]
+    # ManiSkill 3 keeps the stages under stages/, ManiSkill2_real2sim under hab2_bench_assets/stages/
     copies += [(data / "hab2_bench_assets" / "stages" / s, f"stages/{s}") for s in BRIDGE_STAGES]
     for model in BRIDGE_MODELS:
         folder = data / "custom" / "models" / model
@@ -75,23 +69,13 @@ def install_bridge_from_git(real2sim: Path, widowx: Path, stand_in_missing: bool
         raise UserError(f"--real2sim {real2sim}: missing {', '.join(fatal)} (a snapshot without its large files?); "
                         "use a full git clone, or --stand-in-missing for the stages and visual meshes")
 
-    bridge = target / "tasks" / "bridge_v2_real2sim_dataset"
-    robot = target / "robots" / "widowx"
-    # build next to the target, then swap in: an interrupted copy never looks installed
-    for final, fill in ((robot, lambda tmp: _copy_widowx(widowx, tmp)),
-                        (bridge, lambda tmp: _copy_bridge(copies, missing, tmp))):
-        tmp = final.with_name(final.name + ".partial")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        fill(tmp)
-        shutil.rmtree(final, ignore_errors=True)
-        tmp.rename(final)
+    # each is built beside its target and swapped in: an interrupted copy never looks installed
+    with atomic_dir(target / "robots" / "widowx") as tmp:
+        shutil.copytree(widowx, tmp, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
+    with atomic_dir(target / "tasks" / "bridge_v2_real2sim_dataset") as tmp:
+        _copy_bridge(copies, missing, tmp)
     return {"target": str(target), "bridge_files": sum(1 for _, r in copies if r not in missing),
             "stand_ins": stand_ins}
-
-
-def _copy_widowx(src: Path, dst: Path) -> None:
-    shutil.copytree(src, dst, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
 
 
 def _copy_bridge(copies: list[tuple[Path, str]], missing: list[str], dst: Path) -> None:
@@ -104,16 +88,28 @@ def _copy_bridge(copies: list[tuple[Path, str]], missing: list[str], dst: Path) 
     for rel in missing:
         if rel.startswith("stages/"):
             write_stage_box(dst / rel)
-        else:  # custom/models/<m>/textured.*: the collision mesh, untextured, as the visual
-            folder = (dst / rel).parent
-            shutil.copyfile(folder / "collision.obj", folder / "textured.obj")
-            rel = f"{folder.relative_to(dst)}/textured.obj"
+        else:  # custom/models/<m>/textured.*
+            rel = str(_visual_from_collision((dst / rel).parent).relative_to(dst))
         made.append(rel)
-    if made:
-        (dst / "STAND-INS.txt").write_text(
-            "Stand-ins written by vlaser (vlaser/sim/assets.py) for files the source checkout lacked:\n"
-            + "".join(f"  {m}\n" for m in made)
-            + "Images are unaffected where the green screen hides them; do not publish numbers from these.\n")
+    _label_stand_ins(dst, made)
+
+
+def _visual_from_collision(model: Path) -> Path:
+    """The stand-in of a model's missing visual mesh: its collision mesh, untextured."""
+    shutil.copyfile(model / "collision.obj", model / "textured.obj")
+    return model / "textured.obj"
+
+
+def _label_stand_ins(folder: Path, made: list[str]) -> None:
+    """List the stand-ins (relative paths) in ``folder/STAND-INS.txt``, keeping those listed before."""
+    if not made:
+        return
+    label = folder / "STAND-INS.txt"
+    old = label.read_text().splitlines()[1:-1] if label.is_file() else []
+    lines = sorted({*(x.strip() for x in old), *made})
+    label.write_text("Stand-ins written by vlaser (vlaser/sim/assets.py) for files the source checkout lacked:\n"
+                     + "".join(f"  {m}\n" for m in lines)
+                     + "Images are unaffected where the green screen hides them; do not publish numbers from these.\n")
 
 
 def write_stage_box(path: Path) -> None:
@@ -148,13 +144,6 @@ def stand_in_real2sim(real2sim: Path) -> list[str]:
             made.append(str(path.relative_to(data)))
     for folder in sorted(p for p in (data / "custom" / "models").iterdir() if p.is_dir()):
         if (folder / "collision.obj").is_file() and not any((folder / v).is_file() for v in VISUAL_NAMES):
-            shutil.copyfile(folder / "collision.obj", folder / "textured.obj")
-            made.append(str((folder / "textured.obj").relative_to(data)))
-    if made:
-        label = data / "STAND-INS.txt"
-        old = label.read_text().splitlines()[1:-1] if label.is_file() else []
-        lines = sorted({*(x.strip() for x in old), *made})
-        label.write_text("Stand-ins written by vlaser (vlaser/sim/assets.py) for files the checkout lacked:\n"
-                         + "".join(f"  {m}\n" for m in lines)
-                         + "Images are unaffected where the green screen hides them; do not publish numbers from these.\n")
+            made.append(str(_visual_from_collision(folder).relative_to(data)))
+    _label_stand_ins(data, made)
     return made

@@ -23,19 +23,20 @@ _PROBE = "import sapien, sapien.render; sapien.render.RenderSystem('cpu'); print
 _PROBE_TIMEOUT_S = 120
 _render_ok: bool = False
 
+# What the SimplerEnv WidowX tasks of ManiSkill 3.0.1 open (vlaser.sim.assets installs the same lists)
+BRIDGE_MODELS = ("bridge_carrot_generated_modified", "bridge_plate_objaverse_larger", "eggplant",
+                 "dummy_sink_target_plane", "sink", "bridge_spoon_generated_modified",
+                 "table_cloth_generated_shorter", "baked_green_cube_3cm", "baked_yellow_cube_3cm")
+BRIDGE_FILES = ("custom/info_bridge_custom_v0.json", "custom/info_bridge_custom_baked_tex_v0.json",
+                "real_inpainting/bridge_real_eval_1.png", "real_inpainting/bridge_sink.png")
+BRIDGE_STAGES = ("bridge_table_1_v1.glb", "bridge_table_1_v2.glb")  # under stages/
+WIDOWX_FILES = ("wx250s.urdf", "wx250s.srdf")
 # files whose presence proves an asset is installed (an interrupted download leaves an empty folder, a
-# hand-copied one may lack files): those the SimplerEnv WidowX tasks of ManiSkill 3.0.1 open
+# hand-copied one may lack files)
 _ASSET_MARKERS = {
-    "bridge_v2_real2sim": (
-        "custom/info_bridge_custom_v0.json", "custom/info_bridge_custom_baked_tex_v0.json",
-        "real_inpainting/bridge_real_eval_1.png", "real_inpainting/bridge_sink.png",
-        "stages/bridge_table_1_v1.glb", "stages/bridge_table_1_v2.glb",
-        *(f"custom/models/{m}/collision.obj" for m in (
-            "bridge_carrot_generated_modified", "bridge_plate_objaverse_larger", "eggplant",
-            "dummy_sink_target_plane", "sink", "bridge_spoon_generated_modified", "table_cloth_generated_shorter",
-            "baked_green_cube_3cm", "baked_yellow_cube_3cm")),
-    ),
-    "widowx250s": ("wx250s.urdf", "wx250s.srdf"),
+    "bridge_v2_real2sim": (*BRIDGE_FILES, *(f"stages/{s}" for s in BRIDGE_STAGES),
+                           *(f"custom/models/{m}/collision.obj" for m in BRIDGE_MODELS)),
+    "widowx250s": WIDOWX_FILES,
 }
 # robots whose model is a separate download, by TaskSpec.robot
 _ROBOT_ASSETS = {"widowx": "widowx250s"}  # the Google Robot comes with simpler_env (its own interpreter)
@@ -108,9 +109,8 @@ def check_suite(suite_name: str, suite: SuiteSpec) -> None:
         if task.id not in KNOWN_TASKS:
             raise UserError(f"suite {suite_name!r}: unknown task id {task.id!r}; expected one of "
                             f"{', '.join(sorted(KNOWN_TASKS))}")
-    if suite.python:
-        pass  # the package lives in the suite's own interpreter: vlaser.sim.remote_env.worker_python checks it
-    elif suite.requires_package and importlib.util.find_spec(suite.requires_package) is None:
+    # a suite with its own `python:` has the package there (vlaser.sim.remote_env.worker_python checks it)
+    if suite.requires_package and not suite.python and importlib.util.find_spec(suite.requires_package) is None:
         raise UserError(f"suite {suite_name!r} needs the python package {suite.requires_package!r}, which is not "
                         f"installed (install SimplerEnv: pip install -e <SimplerEnv checkout>), or pick another "
                         "suite")

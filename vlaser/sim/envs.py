@@ -35,11 +35,11 @@ class SimEnv:
     def __init__(self, suite_name: str, suite: SuiteSpec, task: TaskSpec, segmentation: bool = False,
                  render: bool = True) -> None:
         check_suite(suite_name, suite)
-        if robot_spec(task.robot).remote:
+        self.robot = robot_spec(task.robot)
+        if self.robot.remote:
             raise UserError(f"task {task.id} runs in a second interpreter: make it with vlaser.sim.envs.make_sim")
         check_rendering()
         check_registered(task.id)
-        self.robot = robot_spec(task.robot)
         # a digital twin renders its camera whatever the policy needs (ManiSkill supports no other obs mode)
         render = render or self.robot.digital_twin
         self.suite, self.task, self.segmentation, self.render = suite, task, segmentation, render
@@ -117,7 +117,6 @@ def make_sim(suite_name: str, suite: SuiteSpec, task: TaskSpec, segmentation: bo
     if robot_spec(task.robot).remote:
         from vlaser.sim.remote_env import RemoteSimEnv
 
-        check_suite(suite_name, suite)
         return RemoteSimEnv(suite_name, suite, task, segmentation=segmentation, render=render)
     return SimEnv(suite_name, suite, task, segmentation=segmentation, render=render)
 
@@ -126,19 +125,14 @@ def _make(task_id: str, suite: SuiteSpec, segmentation: bool, render: bool, robo
     import gymnasium as gym
     import mani_skill.envs  # noqa: F401  (registers tasks)
 
-    kwargs = dict(
-        obs_mode=("rgb+segmentation" if segmentation else "rgb") if render else "none",
-        control_mode=robot.control_mode,
-        sim_backend="physx_cpu",
-        render_backend="cpu",
-        reward_mode="none",
-        num_envs=1,
-        sensor_configs=dict(width=suite.render_size, height=suite.render_size),
-    )
+    kwargs = dict(control_mode=robot.control_mode, sim_backend="physx_cpu", render_backend="cpu",
+                  reward_mode="none", num_envs=1)
     if robot.digital_twin:
         # green-screening needs the segmentation; the calibrated camera keeps its own size (docs/sim.md)
         kwargs["obs_mode"] = "rgb+segmentation"
-        del kwargs["sensor_configs"]
+    else:
+        kwargs["obs_mode"] = ("rgb+segmentation" if segmentation else "rgb") if render else "none"
+        kwargs["sensor_configs"] = dict(width=suite.render_size, height=suite.render_size)
     # ManiSkill prints device warnings to stdout; keep our stdout clean (the CLI may print JSON)
     with contextlib.redirect_stdout(io.StringIO()), _no_stdin():
         try:

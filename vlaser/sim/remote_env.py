@@ -13,6 +13,7 @@ enables it for the worker when it is there.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import tempfile
@@ -43,14 +44,19 @@ def worker_python(suite_name: str, suite: SuiteSpec) -> Path:
     if not python.is_file():
         raise UserError(f"suite {suite_name!r} needs a second Python with {suite.requires_package!r}: {python} "
                         "does not exist; run scripts/simpler-env.sh SIMPLERENV_CHECKOUT (see docs/sim.md)")
-    if suite.requires_package:
-        res = subprocess.run([str(python), "-c", f"import {suite.requires_package}"], capture_output=True,
-                             text=True, stdin=subprocess.DEVNULL, timeout=300)
-        if res.returncode != 0:
-            why = (res.stderr.strip().splitlines() or ["?"])[-1]
-            raise UserError(f"suite {suite_name!r}: {python} cannot import {suite.requires_package!r} ({why}); "
-                            "run scripts/simpler-env.sh SIMPLERENV_CHECKOUT")
+    why = _import_error(str(python), suite.requires_package) if suite.requires_package else None
+    if why is not None:
+        raise UserError(f"suite {suite_name!r}: {python} cannot import {suite.requires_package!r} ({why}); "
+                        "run scripts/simpler-env.sh SIMPLERENV_CHECKOUT")
     return python
+
+
+@functools.cache
+def _import_error(python: str, package: str) -> str | None:
+    """Why ``python`` cannot import ``package`` (None: it can); asked once per process, not once per task."""
+    res = subprocess.run([python, "-c", f"import {package}"], capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL, timeout=300)
+    return None if res.returncode == 0 else (res.stderr.strip().splitlines() or ["?"])[-1]
 
 
 def worker_env(python: Path) -> dict[str, str]:
@@ -72,6 +78,9 @@ class RemoteSimEnv:
         if segmentation:
             raise UserError(f"suite {suite_name!r}: ground-truth frames need a ManiSkill 3 suite (this one runs "
                             "through simpler_env)")
+        from vlaser.sim.checks import check_suite
+
+        check_suite(suite_name, suite)
         self.suite, self.task, self.render = suite, task, True  # the twins always render (green screen)
         self.robot = robot_spec(task.robot)
         python = worker_python(suite_name, suite)

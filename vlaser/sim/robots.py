@@ -56,8 +56,7 @@ class RobotSpec:
 
     def to_env(self, action: np.ndarray) -> np.ndarray:
         """Platform action (7,) -> this robot's controller action (7,), float32."""
-        a = np.clip(np.asarray(action, dtype=np.float32), -1.0, 1.0)
-        out = a.copy()
+        out = np.clip(np.asarray(action, dtype=np.float32), -1.0, 1.0)  # a new array
         out[3:6] *= self.rotation_sign
         out[6] *= self.gripper_sign
         if not self.normalized:
